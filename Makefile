@@ -1,0 +1,109 @@
+# Recurrent Neural Networks, a lecture companion: the commands.
+#   make book     build the website into _build/html (executes every page)
+#   make test     install what is missing, lint, run every test, build and browse the site
+#   make student  regenerate notebooks/ from solutions/ (make solutions: execute them first)
+#   make lab      start JupyterLab on the labs
+#   make grade SUBMISSIONS=dir LAB=ch01   grade a folder of submissions into grades/
+#   make bench    time the course (tables in benchmarks/results/)
+#   make clean    remove builds and caches (keeps .venv and node_modules)
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+VENDOR := _vendor
+LAB ?= ch01
+SUBMISSIONS ?=
+WORKERS ?= 2
+export PYTHONHASHSEED := 0
+
+.PHONY: help install book test lint unit nbval browser student solutions student-check lab grade bench clean lock
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# *//'
+
+# --- installation (idempotent; from nothing on a fresh machine) ------------------------------
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR)/.stamp: $(NODE_STAMP)
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp node_modules/requirejs/require.js $(VENDOR)/require.min.js
+	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR)/
+	cp node_modules/@jupyter-widgets/html-manager/dist/*.{woff,woff2,ttf,eot,svg} $(VENDOR)/
+	touch $@
+
+install: $(STAMP) $(VENDOR)/.stamp
+
+# --- the site -----------------------------------------------------------------------------
+book: install
+	@mkdir -p _build
+	$(BIN)/jupyter-book build -W -n --keep-going . 2>&1 | tee _build/book.log || \
+	  { echo "Book build failed; execution reports are in _build/html/reports/"; exit 1; }
+	@echo "Site built: file://$(CURDIR)/_build/html/index.html"
+
+# --- tests --------------------------------------------------------------------------------
+lint: install
+	$(BIN)/ruff check course_lib tests benchmarks solutions
+
+student: install
+	$(PY) -m course_lib.authoring
+
+# Execute master labs in place (LABS="ch01 ch02"; all by default), then regenerate notebooks/.
+solutions: install
+	$(PY) -m course_lib.authoring --execute $(LABS)
+
+student-check: install
+	$(PY) -m course_lib.authoring --check
+
+unit: install
+	$(BIN)/pytest -n 2 --dist loadfile -m "not browser" tests
+
+nbval: install
+	$(BIN)/pytest -n 2 --dist loadfile -p no:randomly --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg solutions
+	$(BIN)/pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env notebooks
+
+browser: install
+	bash tests/install_chromium.sh
+	$(BIN)/pytest -m browser tests
+
+test: install
+	@mkdir -p _build
+	$(MAKE) lint
+	$(MAKE) student-check
+	$(MAKE) unit
+	$(MAKE) nbval
+	$(MAKE) book
+	$(MAKE) browser
+
+# --- classroom ----------------------------------------------------------------------------
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+grade: install
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder LAB=ch01"; exit 2; }
+	$(PY) -m course_lib.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS)
+
+bench: install
+	$(PY) benchmarks/run.py
+
+lock: install
+	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu//' | \
+	  { echo "# Full resolved environment (pip constraints). Regenerate with: make lock"; cat; } > constraints.txt
+
+clean:
+	rm -rf _build grades .pytest_cache $(VENDOR)
+	find . -name __pycache__ -not -path "./.venv/*" -prune -exec rm -rf {} +
