@@ -1,0 +1,193 @@
+"""Authoring: solutions/ is the only source of the labs; this module turns it into notebooks/.
+
+Instructors write a master lab with two simple markers and no hand-edited metadata:
+
+* a **solution cell** holds ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (nbgrader's markers)
+  around the answer; its id is the name of the first function it defines plus ``_code``;
+* a **graded check cell** starts with ``# grade: <id> (<n> points)``; its public part calls a
+  ``course_lib.checks`` function, and ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``
+  surround the hidden tests.
+
+:func:`annotate` writes the nbgrader cell metadata from those markers; :func:`release` runs
+``nbgrader generate_assignment`` (solutions stripped, hidden tests removed, outputs cleared,
+graded cells locked) and writes notebooks/. ``python -m course_lib.authoring`` does both (it is
+``make student``); ``--check`` only reports whether notebooks/ is up to date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+NOTEBOOKS = ROOT / "notebooks"
+
+GRADE_RE = re.compile(r"^#\s*grade:\s*(?P<id>[A-Za-z0-9_\-]+)\s*\((?P<points>\d+(?:\.\d+)?)\s*points?\)")
+DEF_RE = re.compile(r"^\s*def\s+(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
+
+
+class AuthoringError(ValueError):
+    """A master lab breaks the marker conventions; the message names the cell."""
+
+
+def annotate(nb) -> bool:
+    """Set nbgrader metadata on every cell of ``nb`` from the markers; return whether it changed."""
+    before = json.dumps([c.get("metadata", {}) for c in nb.cells], sort_keys=True)
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(nb.cells):
+        src = cell.source
+        meta = None
+        if cell.cell_type == "code":
+            first = src.lstrip().splitlines()[0] if src.strip() else ""
+            graded = GRADE_RE.match(first)
+            if "### BEGIN SOLUTION" in src:
+                if graded:
+                    raise AuthoringError(f"cell {index}: a cell is either a solution or a check")
+                if "### END SOLUTION" not in src:
+                    raise AuthoringError(f"cell {index}: BEGIN SOLUTION without END SOLUTION")
+                match = DEF_RE.search(src)
+                if not match:
+                    raise AuthoringError(f"cell {index}: a solution cell must define a function")
+                meta = {"grade": False, "solution": True, "locked": False,
+                        "grade_id": f"{match['name']}_code", "schema_version": 3}
+            elif graded:
+                if "### BEGIN HIDDEN TESTS" not in src:
+                    raise AuthoringError(f"cell {index} ({graded['id']}): a graded check needs "
+                                         "hidden tests")
+                points = float(graded["points"])
+                meta = {"grade": True, "solution": False, "locked": True,
+                        "grade_id": graded["id"],
+                        "points": int(points) if points.is_integer() else points,
+                        "schema_version": 3}
+            elif "BEGIN HIDDEN TESTS" in src or "BEGIN SOLUTION" in src:
+                raise AuthoringError(f"cell {index}: markers outside a solution or graded cell")
+        if meta is not None:
+            if meta["grade_id"] in seen:
+                raise AuthoringError(f"cell {index}: id {meta['grade_id']!r} is used twice "
+                                     f"(also in cell {seen[meta['grade_id']]})")
+            seen[meta["grade_id"]] = index
+            cell.metadata["nbgrader"] = meta
+        else:
+            cell.metadata.pop("nbgrader", None)
+            for key in ("deletable", "editable"):
+                cell.metadata.pop(key, None)
+    return json.dumps([c.get("metadata", {}) for c in nb.cells], sort_keys=True) != before
+
+
+def labs() -> list[Path]:
+    """The master labs: ``solutions/<lab>/<notebook>.ipynb``."""
+    return sorted(p for p in SOLUTIONS.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def _normalise(path: Path) -> None:
+    """Make a released notebook byte-stable: no execution counts, no outputs, sorted keys."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+
+
+def release(dest: Path, annotate_sources: bool = True) -> list[Path]:
+    """Generate the student notebooks of every lab into ``dest`` (a notebooks/ folder)."""
+    written = []
+    for src in labs():
+        nb = nbformat.read(src, as_version=4)
+        if annotate(nb) and annotate_sources:
+            nbformat.write(nb, src)
+    with tempfile.TemporaryDirectory(prefix="release-") as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(SOLUTIONS, tmp / "solutions",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        for src in (tmp / "solutions").glob("*/*.ipynb"):  # annotate copies when not in place
+            nb = nbformat.read(src, as_version=4)
+            annotate(nb)
+            nbformat.write(nb, src)
+        config = json.loads((ROOT / "nbgrader_config.json").read_text())
+        config["CourseDirectory"]["release_directory"] = "release"
+        (tmp / "nbgrader_config.json").write_text(json.dumps(config))
+        for lab in sorted({p.parent.name for p in labs()}):
+            proc = subprocess.run(
+                [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
+                 "--no-db", "--log-level=WARN"],
+                cwd=tmp, capture_output=True, text=True,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{proc.stderr}")
+        for out in sorted((tmp / "release").glob("*/*.ipynb")):
+            _normalise(out)
+            target = dest / out.parent.name / out.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out, target)
+            written.append(target)
+    return written
+
+
+def stale(dest: Path = NOTEBOOKS) -> list[str]:
+    """Differences between ``dest`` and what :func:`release` would write (empty when in sync)."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="student-") as tmp:
+        fresh = {p.relative_to(tmp): p for p in release(Path(tmp), annotate_sources=False)}
+        current = {p.relative_to(dest): p for p in dest.glob("*/*.ipynb")}
+        for rel in sorted(set(fresh) | set(current)):
+            if rel not in current:
+                problems.append(f"notebooks/{rel} is missing")
+            elif rel not in fresh:
+                problems.append(f"notebooks/{rel} has no master in solutions/")
+            elif fresh[rel].read_bytes() != current[rel].read_bytes():
+                problems.append(f"notebooks/{rel} differs from what solutions/ generates")
+        for src in labs():
+            if annotate(nbformat.read(src, as_version=4)):
+                problems.append(f"{src.relative_to(ROOT)}: nbgrader metadata out of date")
+    return problems
+
+
+def execute(path: Path, timeout: int = 300) -> None:
+    """Execute a master lab in place (how solutions/ is stored: executed, for strict nbval)."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    annotate(nb)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    nbformat.write(nb, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="report whether notebooks/ is up to date; change nothing")
+    parser.add_argument("--execute", nargs="*", metavar="LAB",
+                        help="first execute these master labs in place (all when none named)")
+    args = parser.parse_args(argv)
+    if args.execute is not None:
+        for src in labs():
+            if not args.execute or src.parent.name in args.execute:
+                print(f"executing {src.relative_to(ROOT)}")
+                execute(src)
+    if args.check:
+        problems = stale()
+        for p in problems:
+            print(p)
+        if problems:
+            print("Run `make student` to regenerate notebooks/ from solutions/.")
+        return 1 if problems else 0
+    for path in release(NOTEBOOKS):
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

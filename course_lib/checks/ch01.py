@@ -1,0 +1,240 @@
+"""Public checks of lab 1 (perceptrons and MLPs).
+
+Expected values come from independent sources: scikit-learn's ``Perceptron`` for the learning
+rule, torch autograd (float64) for the MLP, and exact derivatives from torch for the
+directional-derivative check. Hidden tests call the same checks with other seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checks.core import CheckFailed, compare, public_check
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+# --- references (used by the checks, and by the lab when an exercise is unfinished) ---------
+
+def reference_perceptron_update(w, b, x, y, lr=1.0):
+    """One step of the perceptron rule, computed by scikit-learn's ``Perceptron``
+    (an independent implementation): returns ``(w_new (D,), b_new float)``."""
+    from sklearn.linear_model import Perceptron
+
+    w = np.asarray(w, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    clf = Perceptron(eta0=lr, fit_intercept=True, shuffle=False, penalty=None)
+    clf.partial_fit(np.zeros((1, w.size)), [1], classes=[-1, 1])  # allocate coef_
+    clf.coef_ = w.reshape(1, -1).copy()
+    clf.intercept_ = np.array([float(b)])
+    clf.partial_fit(x.reshape(1, -1), [int(y)])
+    return clf.coef_[0].copy(), float(clf.intercept_[0])
+
+
+def _torch_mlp(X, params):
+    import torch
+
+    t = {k: torch.tensor(np.asarray(params[k], dtype=np.float64), requires_grad=True)
+         for k in PARAM_NAMES}
+    Xt = torch.tensor(np.asarray(X, dtype=np.float64))
+    scores = torch.relu(Xt @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
+    return scores, t
+
+
+def reference_mlp_forward(X, params):
+    """Scores ``(N, K)`` of the 2-layer ReLU MLP computed with torch; the cache is the inputs."""
+    scores, _ = _torch_mlp(X, params)
+    return scores.detach().numpy(), (np.asarray(X, dtype=np.float64), dict(params))
+
+
+def reference_mlp_backward(dscores, cache):
+    """Gradients ``{W1, b1, W2, b2}`` of ``sum(scores * dscores)`` from torch autograd."""
+    X, params = cache
+    scores, t = _torch_mlp(X, params)
+    import torch
+
+    scores.backward(torch.tensor(np.asarray(dscores, dtype=np.float64)))
+    return {k: t[k].grad.numpy().copy() for k in PARAM_NAMES}
+
+
+def make_mlp_params(D: int, H: int, K: int, rng: np.random.Generator, scale: float = 0.5):
+    """Random float64 parameters ``W1 (D, H), b1 (H,), W2 (H, K), b2 (K,)``."""
+    return {
+        "W1": rng.normal(0, scale, (D, H)),
+        "b1": rng.normal(0, scale, H),
+        "W2": rng.normal(0, scale, (H, K)),
+        "b2": rng.normal(0, scale, K),
+    }
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+def _perceptron_cases(rng):
+    D = int(rng.integers(3, 7))
+    w = rng.normal(size=D)
+    b = float(rng.normal())
+    cases = []
+    for _ in range(6):  # random points: some on the wrong side, some on the right side
+        x = rng.normal(size=D)
+        y = int(rng.choice([-1, 1]))
+        cases.append((w, b, x, y, float(rng.uniform(0.1, 2.0))))
+    x = rng.normal(size=D)
+    cases.append((np.zeros(D), 0.0, x, 1, 0.5))  # on the boundary: y (w.x + b) = 0 -> update
+    x = rng.normal(size=D)
+    margin_sign = 1 if (w @ x + b) > 0 else -1
+    cases.append((w, b, x, margin_sign, 1.0))  # correctly classified -> unchanged
+    cases.append((w, b, x, -margin_sign, 1.0))  # misclassified -> updated
+    return cases
+
+
+@public_check("perceptron_update")
+def check_perceptron_update(fn, seed: int = 0):
+    """``perceptron_update(w, b, x, y, lr) -> (w_new, b_new)`` against scikit-learn."""
+    rng = np.random.default_rng(seed)
+    for w, b, x, y, lr in _perceptron_cases(rng):
+        w_in = w.copy()
+        out = fn(w_in, b, x.copy(), y, lr)
+        if not isinstance(out, tuple | list) or len(out) != 2:
+            raise CheckFailed("return a tuple (w_new, b_new)")
+        w_new, b_new = out
+        if not np.array_equal(w_in, w):
+            raise CheckFailed("your function changed the input w in place; return a new array "
+                              "(e.g. w_new = w + ...)")
+        w_exp, b_exp = reference_perceptron_update(w, b, x, y, lr)
+        wrong_side = y * (w @ x + b) <= 0
+        case = (f"for a point that is {'misclassified (or on the line)' if wrong_side else 'correctly classified'}"
+                f", y = {y:+d}, lr = {lr:.2f}")
+        compare(f"w_new {case}", w_new, w_exp, atol=1e-12, alternatives={
+            "the update is applied to correctly classified points": w + lr * y * x,
+            "the sign of the update is flipped (w - lr*y*x)": w - lr * y * x,
+            "the learning rate is left out": w + y * x,
+            "w is left unchanged": w,
+        })
+        compare(f"b_new {case}", np.asarray(b_new, dtype=float), np.asarray(b_exp), atol=1e-12,
+                alternatives={"the bias is not updated": np.asarray(b),
+                              "the bias update has the wrong sign": np.asarray(b - lr * y)})
+
+
+@public_check("mlp_forward")
+def check_mlp_forward(fn, seed: int = 0):
+    """``mlp_forward(X, params) -> (scores, cache)`` against torch."""
+    rng = np.random.default_rng(seed)
+    N, D, H, K = (int(v) for v in rng.integers(2, 7, size=4))
+    X = rng.normal(size=(N, D))
+    params = make_mlp_params(D, H, K, rng)
+    out = fn(X.copy(), {k: v.copy() for k, v in params.items()})
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise CheckFailed("return a tuple (scores, cache)")
+    scores, _ = out
+    expected, _ = reference_mlp_forward(X, params)
+    W1, b1, W2, b2 = (params[k] for k in PARAM_NAMES)
+    pre = X @ W1 + b1
+    compare(f"scores for N={N}, D={D}, H={H}, K={K}", scores, expected, atol=1e-10, alternatives={
+        "the ReLU is left out": pre @ W2 + b2,
+        "the first bias b1 is left out": np.maximum(X @ W1, 0) @ W2 + b2,
+        "the second bias b2 is left out": np.maximum(pre, 0) @ W2,
+        "a sigmoid is used instead of the ReLU": (1 / (1 + np.exp(-pre))) @ W2 + b2,
+        "the ReLU is also applied to the scores": np.maximum(np.maximum(pre, 0) @ W2 + b2, 0),
+    })
+
+
+@public_check("mlp_backward")
+def check_mlp_backward(fn, forward, seed: int = 0):
+    """``mlp_backward(dscores, cache) -> {W1, b1, W2, b2}`` against torch autograd, using the
+    student's ``forward`` for the cache."""
+    rng = np.random.default_rng(seed)
+    N, D, H, K = (int(v) for v in rng.integers(2, 7, size=4))
+    X = rng.normal(size=(N, D))
+    params = make_mlp_params(D, H, K, rng)
+    dscores = rng.normal(size=(N, K))
+    try:
+        scores, cache = forward(X.copy(), {k: v.copy() for k, v in params.items()})
+    except NotImplementedError:
+        fn(dscores, None)  # a backward pass still at its stub reports "not implemented yet"
+        raise CheckFailed("mlp_forward is not implemented yet; the backward pass needs its "
+                          "cache") from None
+    expected_scores, _ = reference_mlp_forward(X, params)
+    if not np.allclose(scores, expected_scores, atol=1e-10):
+        raise CheckFailed("mlp_forward does not pass its check yet; fix it first")
+    grads = fn(dscores.copy(), cache)
+    if not isinstance(grads, dict):
+        raise CheckFailed(f"return a dict with keys {list(PARAM_NAMES)}, got {type(grads).__name__}")
+    missing = [k for k in PARAM_NAMES if k not in grads]
+    if missing:
+        raise CheckFailed(f"the returned dict lacks the key(s) {missing}")
+    expected = reference_mlp_backward(dscores, (X, params))
+    hpre = X @ params["W1"] + params["b1"]
+    hid = np.maximum(hpre, 0)
+    no_mask = X.T @ (dscores @ params["W2"].T)
+    for k in PARAM_NAMES:
+        alts = {}
+        if k == "W2":
+            alts = {"the hidden activations are not transposed correctly (use h.T @ dscores)":
+                    (dscores.T @ hid).T}
+        if k == "W1":
+            alts = {"the ReLU's derivative (the mask h > 0) is left out": no_mask}
+        if k == "b1":
+            alts = {"the ReLU's derivative (the mask h > 0) is left out":
+                    (dscores @ params["W2"].T).sum(0)}
+        if k in ("b1", "b2"):
+            g = np.asarray(grads[k])
+            if g.ndim == 2 and g.shape[0] == N:
+                raise CheckFailed(f"d{k} has shape {g.shape}: sum the per-example gradients over "
+                                  "the batch axis (axis 0)")
+        compare(f"d{k}", grads[k], expected[k], atol=1e-10, alternatives=alts)
+
+
+def _smooth_function(rng):
+    import torch
+
+    D = int(rng.integers(3, 8))
+    a = rng.normal(size=D)
+    M = rng.normal(size=(D, D))
+
+    def f_torch(x):
+        return torch.sum(torch.sin(x) * torch.tensor(a)) + torch.log1p(
+            (torch.tensor(M) @ x) ** 2).sum() + 0.5 * (x ** 3).sum()
+
+    def f(x):
+        x = np.asarray(x, dtype=np.float64)
+        return float(np.sum(np.sin(x) * a) + np.log1p((M @ x) ** 2).sum() + 0.5 * (x ** 3).sum())
+
+    return D, f, f_torch
+
+
+@public_check("directional_derivative")
+def check_directional_derivative(fn, seed: int = 0):
+    """``directional_derivative(f, x, d, eps) -> float`` against the exact derivative
+    ``grad f(x) . d`` from torch autograd."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    for trial in range(3):
+        D, f, f_torch = _smooth_function(rng)
+        x = rng.normal(size=D)
+        d = rng.normal(size=D)
+        xt = torch.tensor(x, requires_grad=True)
+        f_torch(xt).backward()
+        exact = float(xt.grad.numpy() @ d)
+        x_in, d_in = x.copy(), d.copy()
+        eps = 1e-4
+        got = fn(f, x_in, d_in, eps)
+        if not np.array_equal(x_in, x) or not np.array_equal(d_in, d):
+            raise CheckFailed("your function changed x or d in place; compute x + eps * d as a "
+                              "new array")
+        if got is None:
+            raise CheckFailed("your function returned None (a missing `return`?)")
+        got = float(np.asarray(got))
+        forward = (f(x + eps * d) - f(x)) / eps
+        rel = abs(got - exact) / max(abs(exact), 1e-12)
+        if rel > 1e-6:
+            hint = ""
+            if abs(got - forward) <= 1e-12 * max(1.0, abs(forward)):
+                hint = (" Hint: that is the one-sided difference (f(x+eps d) - f(x))/eps, "
+                        "whose error shrinks only like eps; use the central difference.")
+            elif abs(got - 2 * exact) / max(abs(exact), 1e-12) < 1e-5:
+                hint = " Hint: off by a factor of 2 (divide by 2*eps)."
+            elif abs(got + exact) / max(abs(exact), 1e-12) < 1e-5:
+                hint = " Hint: the sign is flipped."
+            raise CheckFailed(f"trial {trial + 1}: yours {got:.10g}, exact {exact:.10g} "
+                              f"(relative error {rel:.1e}, should be below 1e-6).{hint}")

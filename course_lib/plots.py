@@ -1,0 +1,141 @@
+"""The course's one plotting style.
+
+Every figure has a title and labelled axes; :func:`figure` makes that the path of least
+resistance. Figures are small (the stored labs stay under 1 MB) and use a colour-blind-safe
+palette.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+#: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+STYLE = {
+    "figure.figsize": (5.5, 3.4),
+    "figure.dpi": 80,
+    "savefig.dpi": 80,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "image.cmap": "viridis",
+}
+
+
+def use_style() -> None:
+    """Apply the course style to matplotlib (idempotent)."""
+    matplotlib.rcParams.update(STYLE)
+
+
+def figure(title: str, xlabel: str, ylabel: str, ncols: int = 1, figsize=None):
+    """A new figure with ``ncols`` axes, each titled and labelled.
+
+    ``title``, ``xlabel`` and ``ylabel`` may be strings (shared) or sequences (one per axis).
+
+    Returns:
+        ``(fig, ax)`` for one column, ``(fig, axes)`` otherwise.
+    """
+    use_style()
+    if ncols < 1:
+        raise ValueError(f"ncols: expected >= 1, got {ncols}")
+    if figsize is None:
+        w, h = STYLE["figure.figsize"]
+        figsize = (w * (1 if ncols == 1 else 0.75 * ncols), h)
+    fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
+    axes = axes[0]
+
+    def each(v):
+        if isinstance(v, str):
+            return [v] * ncols
+        v = list(v)
+        if len(v) != ncols:
+            raise ValueError(f"expected {ncols} labels, got {len(v)}: {v}")
+        return v
+
+    for ax, t, xl, yl in zip(axes, each(title), each(xlabel), each(ylabel), strict=True):
+        if not t or not xl or not yl:
+            raise ValueError("every axis needs a title, an x label and a y label")
+        ax.set_title(t)
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+    fig.set_layout_engine("constrained")
+    return (fig, axes[0]) if ncols == 1 else (fig, axes)
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    hline: tuple[float, str] | None = None,
+    ax=None,
+):
+    """Line plot of several named curves (training losses, accuracies, ...).
+
+    Args:
+        curves: label -> values (x is the index 1..len).
+        hline: optional ``(value, label)`` drawn as a dashed reference line (e.g. a baseline).
+        ax: draw into this axis instead of a new figure.
+
+    Returns:
+        The figure.
+    """
+    if not curves:
+        raise ValueError("curves: expected at least one curve, got none")
+    if ax is None:
+        fig, ax = figure(title, xlabel, ylabel)
+    else:
+        fig = ax.figure
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    for label, values in curves.items():
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, label=label)
+    if hline is not None:
+        ax.axhline(hline[0], color="0.4", linestyle="--", linewidth=1, label=hline[1])
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    return fig
+
+
+def plot_linear_boundary(ax, w, b: float, X: np.ndarray, y: np.ndarray, title: str) -> None:
+    """Scatter 2-D points labelled -1/+1 and draw the line ``w . x + b = 0`` into ``ax``.
+
+    Misclassified points are ringed in black.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    w = np.asarray(w, dtype=float)
+    for label, colour, marker in ((1, PALETTE[0], "o"), (-1, PALETTE[1], "s")):
+        pts = X[y == label]
+        ax.scatter(pts[:, 0], pts[:, 1], s=18, color=colour, marker=marker, label=f"y = {label:+d}")
+    wrong = np.sign(X @ w + b) != y
+    if np.any(wrong):
+        ax.scatter(X[wrong, 0], X[wrong, 1], s=70, facecolors="none", edgecolors="black",
+                   linewidths=1.2, label="misclassified")
+    lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    xs = np.linspace(lo[0], hi[0], 2)
+    if abs(w[1]) > 1e-12:
+        ax.plot(xs, -(w[0] * xs + b) / w[1], color="black", linewidth=1.5)
+    elif abs(w[0]) > 1e-12:
+        ax.axvline(-b / w[0], color="black", linewidth=1.5)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_title(title)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.legend(loc="lower right")
