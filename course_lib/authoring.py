@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -33,6 +34,13 @@ NOTEBOOKS = ROOT / "notebooks"
 
 GRADE_RE = re.compile(r"^#\s*grade:\s*(?P<id>[A-Za-z0-9_\-]+)\s*\((?P<points>\d+(?:\.\d+)?)\s*points?\)")
 DEF_RE = re.compile(r"^\s*def\s+(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
+
+
+def _tool_env() -> dict[str, str]:
+    """This interpreter's bin/ first on PATH: nbgrader calls the ``alembic`` it installs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPY"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
 
 
 class AuthoringError(ValueError):
@@ -83,9 +91,9 @@ def annotate(nb) -> bool:
     return json.dumps([c.get("metadata", {}) for c in nb.cells], sort_keys=True) != before
 
 
-def labs() -> list[Path]:
+def labs(solutions: Path = SOLUTIONS) -> list[Path]:
     """The master labs: ``solutions/<lab>/<notebook>.ipynb``."""
-    return sorted(p for p in SOLUTIONS.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return sorted(p for p in solutions.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def _normalise(path: Path) -> None:
@@ -99,16 +107,16 @@ def _normalise(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def release(dest: Path, annotate_sources: bool = True) -> list[Path]:
-    """Generate the student notebooks of every lab into ``dest`` (a notebooks/ folder)."""
+def release(dest: Path, annotate_sources: bool = True, solutions: Path = SOLUTIONS) -> list[Path]:
+    """Generate the student notebooks of every lab in ``solutions`` into ``dest``."""
     written = []
-    for src in labs():
+    for src in labs(solutions):
         nb = nbformat.read(src, as_version=4)
         if annotate(nb) and annotate_sources:
             nbformat.write(nb, src)
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         tmp = Path(tmp)
-        shutil.copytree(SOLUTIONS, tmp / "solutions",
+        shutil.copytree(solutions, tmp / "solutions",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         for src in (tmp / "solutions").glob("*/*.ipynb"):  # annotate copies when not in place
             nb = nbformat.read(src, as_version=4)
@@ -117,11 +125,11 @@ def release(dest: Path, annotate_sources: bool = True) -> list[Path]:
         config = json.loads((ROOT / "nbgrader_config.json").read_text())
         config["CourseDirectory"]["release_directory"] = "release"
         (tmp / "nbgrader_config.json").write_text(json.dumps(config))
-        for lab in sorted({p.parent.name for p in labs()}):
+        for lab in sorted({p.parent.name for p in labs(solutions)}):
             proc = subprocess.run(
                 [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
                  "--no-db", "--log-level=WARN"],
-                cwd=tmp, capture_output=True, text=True,
+                cwd=tmp, capture_output=True, text=True, env=_tool_env(),
             )
             if proc.returncode != 0:
                 raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{proc.stderr}")

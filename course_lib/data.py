@@ -45,7 +45,7 @@ def load_digits(
         X, y = X[keep], y[keep]
         y = np.array([classes.index(c) for c in y], dtype=np.int64)
     order = np.random.default_rng(seed).permutation(len(y))
-    n_test = max(1, int(round(test_fraction * len(y))))
+    n_test = min(max(1, int(round(test_fraction * len(y)))), len(y) - 1)  # both parts non-empty
     test, train = order[:n_test], order[n_test:]
     return X[train], y[train], X[test], y[test]
 

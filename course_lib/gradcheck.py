@@ -39,11 +39,13 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     for _ in it:
         i = it.multi_index
         old = x[i]
-        x[i] = old + eps
-        fp = float(f())
-        x[i] = old - eps
-        fm = float(f())
-        x[i] = old
+        try:
+            x[i] = old + eps
+            fp = float(f())
+            x[i] = old - eps
+            fm = float(f())
+        finally:  # restore x even when f raises
+            x[i] = old
         grad[i] = (fp - fm) / (2 * eps)
     return grad
 

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.authoring import ROOT, SOLUTIONS, annotate
+from course_lib.authoring import ROOT, SOLUTIONS, _tool_env, annotate
 
 STATUSES = ("graded", "timed out", "kernel died", "unreadable", "missing", "error")
 NAME_RE = re.compile(r"[^A-Za-z0-9_.\-]+")
@@ -108,10 +108,8 @@ def master_notebook(lab: str, solutions: Path = SOLUTIONS) -> Path:
 
 
 def tool_env(**extra: str) -> dict[str, str]:
-    """Environment for nbgrader subprocesses: this interpreter's bin/ first on PATH (nbgrader
-    runs the ``alembic`` command it installs), Jupyter variables of the caller removed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPY"))}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    """Environment for nbgrader subprocesses (see ``authoring._tool_env``) plus ``extra``."""
+    env = _tool_env()
     env.update(extra)
     return env
 
@@ -192,7 +190,9 @@ class Grader:
         wall = self.cell_timeout * self.n_code_cells + 120
         cmd = [sys.executable, "-m", "nbgrader", "autograde", self.lab, "--student", student,
                "--force", "--log-level=INFO"]
-        with open(root / "autograde.log", "w") as log:
+        logfile = self.workdir / "logs" / f"{student}.log"  # outside the submission's reach
+        logfile.parent.mkdir(exist_ok=True)
+        with open(logfile, "w") as log:
             proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL,
                                     preexec_fn=lambda: _limits(wall))
@@ -206,7 +206,7 @@ class Grader:
                 except ProcessLookupError:
                     pass
                 proc.wait()
-        logtext = (root / "autograde.log").read_text(errors="replace")
+        logtext = logfile.read_text(errors="replace")
         if wall_hit:
             return Result(student, "timed out", message=f"grading took longer than {wall} s")
         scores, max_scores = self._scores(root, student)
@@ -229,14 +229,14 @@ class Grader:
         from nbgrader.api import Gradebook, MissingEntry
 
         autograded = root / "autograded" / student / self.lab / f"{self.notebook_name}.ipynb"
-        if not autograded.exists():
+        if not autograded.exists() or not (root / "gradebook.db").exists():
             return None, None
         try:
             with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
                 nb = gb.find_submission_notebook(self.notebook_name, self.lab, student)
                 scores = {g.name: float(g.score) for g in nb.grades}
                 max_scores = {g.name: float(g.max_score) for g in nb.grades}
-        except MissingEntry:
+        except (MissingEntry, OSError, ValueError):
             return None, None
         return scores, max_scores
 

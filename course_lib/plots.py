@@ -13,6 +13,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+from course_lib import validate
+
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
@@ -38,6 +40,16 @@ def use_style() -> None:
     matplotlib.rcParams.update(STYLE)
 
 
+def _labels(name: str, v, ncols: int) -> list[str]:
+    """``v`` (a string or one string per axis) as a list of ``ncols`` non-empty strings."""
+    v = [v] * ncols if isinstance(v, str) else list(v) if v is not None else [None] * ncols
+    if len(v) != ncols:
+        raise ValueError(f"{name}: expected {ncols} labels (one per axis), got {len(v)}: {v}")
+    if not all(isinstance(s, str) and s.strip() for s in v):
+        raise ValueError(f"{name}: every axis needs a non-empty {name}, got {v}")
+    return v
+
+
 def figure(title: str, xlabel: str, ylabel: str, ncols: int = 1, figsize=None):
     """A new figure with ``ncols`` axes, each titled and labelled.
 
@@ -46,26 +58,18 @@ def figure(title: str, xlabel: str, ylabel: str, ncols: int = 1, figsize=None):
     Returns:
         ``(fig, ax)`` for one column, ``(fig, axes)`` otherwise.
     """
+    if isinstance(ncols, bool) or not isinstance(ncols, int | np.integer) or ncols < 1:
+        raise ValueError(f"ncols: expected an int >= 1, got {ncols!r}")
+    # check every label before a figure exists, so a bad call leaves no stray figure behind
+    labels = [_labels(n, v, ncols) for n, v in (("title", title), ("xlabel", xlabel),
+                                                 ("ylabel", ylabel))]
     use_style()
-    if ncols < 1:
-        raise ValueError(f"ncols: expected >= 1, got {ncols}")
     if figsize is None:
         w, h = STYLE["figure.figsize"]
         figsize = (w * (1 if ncols == 1 else 0.75 * ncols), h)
     fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
     axes = axes[0]
-
-    def each(v):
-        if isinstance(v, str):
-            return [v] * ncols
-        v = list(v)
-        if len(v) != ncols:
-            raise ValueError(f"expected {ncols} labels, got {len(v)}: {v}")
-        return v
-
-    for ax, t, xl, yl in zip(axes, each(title), each(xlabel), each(ylabel), strict=True):
-        if not t or not xl or not yl:
-            raise ValueError("every axis needs a title, an x label and a y label")
+    for ax, t, xl, yl in zip(axes, *labels, strict=True):
         ax.set_title(t)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
@@ -97,6 +101,8 @@ def plot_curves(
     if ax is None:
         fig, ax = figure(title, xlabel, ylabel)
     else:
+        for name, v in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
+            _labels(name, v, 1)
         fig = ax.figure
         ax.set_title(title)
         ax.set_xlabel(xlabel)
@@ -116,10 +122,16 @@ def plot_linear_boundary(ax, w, b: float, X: np.ndarray, y: np.ndarray, title: s
     """Scatter 2-D points labelled -1/+1 and draw the line ``w . x + b = 0`` into ``ax``.
 
     Misclassified points are ringed in black.
+
+    Args:
+        w: weights, shape (2,); b: bias; X: points, shape (N, 2); y: labels, shape (N,).
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y)
-    w = np.asarray(w, dtype=float)
+    dims: dict[str, int] = {}
+    X = validate.array("X", X, ("N", 2), dims)
+    y = validate.array("y", y, ("N",), dims, dtype=np.int64)
+    w = validate.array("w", w, (2,))
+    if not np.all(np.isin(y, (-1, 1))):
+        raise ValueError(f"y: expected labels -1 and +1, got {np.unique(y)}")
     for label, colour, marker in ((1, PALETTE[0], "o"), (-1, PALETTE[1], "s")):
         pts = X[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], s=18, color=colour, marker=marker, label=f"y = {label:+d}")

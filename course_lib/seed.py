@@ -14,14 +14,14 @@ def set_seed(seed: int = 0, threads: int = 1) -> np.random.Generator:
     on every machine run after run (and a 2-core laptop is not oversubscribed).
 
     Args:
-        seed: a non-negative integer.
+        seed: an integer in 0 .. 2**32 - 1 (NumPy's range).
         threads: number of torch intra-op threads (>= 1).
 
     Returns:
         A fresh ``numpy.random.Generator`` seeded with ``seed``; prefer it to the global state.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed: expected an int in 0 .. 2**32 - 1, got {seed!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads: expected an int >= 1, got {threads!r}")
     seed = int(seed)

@@ -42,6 +42,7 @@ def minibatches(
     """Yield tuples of aligned mini-batches from ``arrays`` (all with the same first axis N).
 
     With ``rng`` the order is shuffled (reproducibly); without it, batches come in order.
+    Bad arguments raise at the call, not at the first ``next()``.
     """
     if not arrays:
         raise ValueError("arrays: expected at least one array")
@@ -51,9 +52,8 @@ def minibatches(
             raise ValueError(f"arrays[{i}]: expected first axis N={n}, got {len(a)}")
     batch_size = validate.positive("batch_size", batch_size, integer=True)
     order = rng.permutation(n) if rng is not None else np.arange(n)
-    for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
-        yield tuple(a[idx] for a in arrays)
+    return (tuple(a[order[start : start + batch_size]] for a in arrays)
+            for start in range(0, n, batch_size))
 
 
 def fit(

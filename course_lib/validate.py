@@ -88,9 +88,10 @@ def array(
 
 
 def positive(name: str, value, integer: bool = False) -> float | int:
-    """Check that ``value`` is a positive number (an int when ``integer``) and return it."""
+    """Check that ``value`` is a positive finite number (an int when ``integer``); return it."""
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+    if (isinstance(value, bool) or not isinstance(value, kinds) or not value > 0
+            or not np.isfinite(value)):
         kind = "a positive int" if integer else "a positive number"
         raise ValueError(f"{name}: expected {kind}, got {value!r}")
     return int(value) if integer else float(value)

@@ -1,0 +1,49 @@
+"""The environment: pins agree between pyproject.toml, environment.yml and constraints.txt,
+and nothing in the repository loads from the network at run time."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pins() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project["dependencies"] + project["optional-dependencies"]["dev"]
+
+
+def test_environment_yml_lists_the_same_pins_as_pyproject():
+    yml = (ROOT / "environment.yml").read_text()
+    listed = re.findall(r"^\s+- ([A-Za-z0-9_.\-\[\]]+==[^\s]+)\s*$", yml, flags=re.M)
+    assert sorted(listed) == sorted(_pins())
+
+
+def test_constraints_agree_with_the_pins():
+    constraints = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            constraints[name.lower().replace("_", "-")] = version
+    for pin in _pins():
+        name, version = pin.split("==")
+        assert constraints.get(name.lower().replace("_", "-")) == version, pin
+    assert constraints["torch"] == "2.13.0"
+
+
+def test_no_cdn_or_download_in_tracked_files():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    pattern = re.compile(r"cdn\.jsdelivr|cdnjs|unpkg\.com|urlretrieve|requests\.get\(|"
+                         r"download=True")
+    offenders = []
+    for name in files:
+        path = ROOT / name
+        if path.suffix in {".md", ".bib"} or not path.is_file() or name.startswith("tests/"):
+            continue
+        if pattern.search(path.read_text(errors="ignore")):
+            offenders.append(name)
+    assert offenders == []
