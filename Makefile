@@ -28,10 +28,13 @@ help:
 
 # --- installation (idempotent; from nothing on a fresh machine) ------------------------------
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	@start=$$(date +%s); \
+	test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	echo "Installing the course environment into $(VENV) (a few minutes the first time)..."; \
+	$(PY) -m pip install --quiet --upgrade "pip>=24"; \
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"; \
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null; \
+	echo $$(( $$(date +%s) - start )) > $(VENV)/install-seconds; \
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -39,10 +42,14 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 $(VENDOR)/.stamp: $(NODE_STAMP)
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	rm -rf $(VENDOR) $(VENDOR)_extra && mkdir -p $(VENDOR)
 	cp node_modules/requirejs/require.js $(VENDOR)/require.min.js
 	cp node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR)/
 	cp node_modules/@jupyter-widgets/html-manager/dist/*.{woff,woff2,ttf,eot,svg} $(VENDOR)/
+	# embed-amd.js asks for its icon fonts relative to the page (book/@jupyter-widgets/...);
+	# html_extra_path copies this tree to the site root so they are found offline.
+	for d in $(VENDOR)_extra/book/@jupyter-widgets $(VENDOR)_extra/book/@jupyter-widgets/html-manager/dist; do \
+	  mkdir -p $$d && cp node_modules/@jupyter-widgets/html-manager/dist/*.{woff,woff2,ttf,eot,svg} $$d/; done
 	touch $@
 
 install: $(STAMP) $(VENDOR)/.stamp
@@ -105,5 +112,5 @@ lock: install
 	  { echo "# Full resolved environment (pip constraints). Regenerate with: make lock"; cat; } > constraints.txt
 
 clean:
-	rm -rf _build grades .pytest_cache $(VENDOR)
+	rm -rf _build grades .pytest_cache $(VENDOR) $(VENDOR)_extra
 	find . -name __pycache__ -not -path "./.venv/*" -prune -exec rm -rf {} +

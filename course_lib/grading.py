@@ -39,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,21 +336,23 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     with tempfile.TemporaryDirectory(prefix=f"grade-{lab}-") as tmp:
         grader = Grader(lab, Path(tmp), cell_timeout=cell_timeout, solutions=Path(solutions),
                         feedback_html=feedback_html)
-        items = sorted(found.items())
         results: list[Result] = []
         from course_lib.train import progress
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(grader.grade, s, p) for s, p in items]
-            iterator = progress(futures, total=len(futures), desc=f"grading {lab}") \
-                if show_progress else futures
-            for fut in iterator:
-                results.append(fut.result())
-        for r in results:
-            (out / "feedback" / f"{r.student}.txt").write_text(
-                _summary_text(lab, r, grader.questions))
-            if r.feedback_html:
-                (out / "feedback" / f"{r.student}.html").write_text(r.feedback_html)
+            futures = [pool.submit(grader.grade, s, p) for s, p in sorted(found.items())]
+            done = as_completed(futures)
+            if show_progress:
+                done = progress(done, total=len(futures), desc=f"grading {lab}")
+            for fut in done:
+                r = fut.result()
+                results.append(r)
+                # write as results arrive, so an interrupted batch loses nothing
+                (out / "feedback" / f"{r.student}.txt").write_text(
+                    _summary_text(lab, r, grader.questions))
+                if r.feedback_html:
+                    (out / "feedback" / f"{r.student}.html").write_text(r.feedback_html)
+                write_csv(out / "grades.csv", results, [q for q, _ in grader.questions])
         if db_url is None:
             db_path = out / "gradebook.db"
             db_path.unlink(missing_ok=True)

@@ -66,13 +66,18 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def _requests(driver) -> list[str]:
-    urls = []
+def _network(driver) -> tuple[list[str], list[str]]:
+    """URLs requested since the last call, and those answered with an HTTP error."""
+    urls, failed = [], []
     for entry in driver.get_log("performance"):
         msg = json.loads(entry["message"])["message"]
         if msg.get("method") == "Network.requestWillBeSent":
             urls.append(msg["params"]["request"]["url"])
-    return urls
+        elif msg.get("method") == "Network.responseReceived":
+            response = msg["params"]["response"]
+            if response.get("status", 200) >= 400:
+                failed.append(f"{response['status']} {response['url']}")
+    return urls, failed
 
 
 def _load(driver, url: str, wait_css: str, timeout: float = 40):
@@ -98,9 +103,10 @@ def test_chapter_renders_math_and_widget_offline(server, browser):
     assert widgets, "the widget manager did not render the widget"
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS / "ch01.png"))
-    requests = _requests(browser)
+    requests, failed = _network(browser)
     assert requests, "the performance log recorded no request at all"
     assert _offsite(requests) == []
+    assert failed == [], "files the page asked for are missing from the build"
 
 
 def test_every_page_loads_without_leaving_the_machine(server, browser):
@@ -109,7 +115,9 @@ def test_every_page_loads_without_leaving_the_machine(server, browser):
     assert CHAPTER in pages and "book/intro.html" in pages
     for page in pages:
         _load(browser, f"{server}/{page}", "article, main")
-        assert _offsite(_requests(browser)) == [], page
+        requests, failed = _network(browser)
+        assert _offsite(requests) == [], page
+        assert failed == [], page
     SHOTS.mkdir(parents=True, exist_ok=True)
     _load(browser, f"{server}/book/intro.html", "article, main")
     browser.save_screenshot(str(SHOTS / "intro.png"))
