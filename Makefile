@@ -55,10 +55,16 @@ $(VENDOR)/.stamp: $(NODE_STAMP)
 install: $(STAMP) $(VENDOR)/.stamp
 
 # --- the site -----------------------------------------------------------------------------
+# SOLUTIONS_ON_SITE=1 publishes the master labs next to the student labs (after the deadline).
+SOLUTIONS_ON_SITE ?= 0
 book: install
 	@mkdir -p _build
-	$(BIN)/jupyter-book build -W -n --keep-going . 2>&1 | tee _build/book.log || \
-	  { echo "Book build failed; execution reports are in _build/html/reports/"; exit 1; }
+	@toc=_toc.yml; \
+	if [ "$(SOLUTIONS_ON_SITE)" = 1 ]; then \
+	  toc=$$($(PY) -m course_lib.authoring --toc-with-solutions _build/_toc_with_solutions.yml); \
+	  echo "Publishing solutions on the site ($$toc)"; fi; \
+	$(BIN)/jupyter-book build -W -n --keep-going --toc $$toc . 2>&1 | tee _build/book.log || \
+	  { echo "Book build failed; see _build/book.log and _build/html/reports/"; exit 1; }
 	@echo "Site built: file://$(CURDIR)/_build/html/index.html"
 
 # --- tests --------------------------------------------------------------------------------

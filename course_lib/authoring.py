@@ -173,13 +173,48 @@ def execute(path: Path, timeout: int = 300) -> None:
     nbformat.write(nb, path)
 
 
+def toc_with_solutions(src: Path, dest: Path) -> Path:
+    """Write a copy of the table of contents ``src`` in which every student lab
+    ``notebooks/<lab>/<name>`` is followed by its solution ``solutions/<lab>/<name>``.
+
+    ``make book SOLUTIONS_ON_SITE=1`` builds with it (release solutions after the deadline);
+    the default site has no solutions.
+    """
+    import yaml
+
+    toc = yaml.safe_load(src.read_text())
+
+    def visit(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for i in range(len(node) - 1, -1, -1):
+                item = node[i]
+                visit(item)
+                if isinstance(item, dict) and str(item.get("file", "")).startswith("notebooks/"):
+                    solution = "solutions/" + item["file"][len("notebooks/"):]
+                    if (ROOT / f"{solution}.ipynb").exists():
+                        node.insert(i + 1, {"file": solution})
+
+    visit(toc)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(toc, sort_keys=False))
+    return dest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="report whether notebooks/ is up to date; change nothing")
+    parser.add_argument("--toc-with-solutions", type=Path, metavar="DEST",
+                        help="write _toc.yml plus the solutions to DEST and exit")
     parser.add_argument("--execute", nargs="*", metavar="LAB",
                         help="first execute these master labs in place (all when none named)")
     args = parser.parse_args(argv)
+    if args.toc_with_solutions:
+        print(toc_with_solutions(ROOT / "_toc.yml", args.toc_with_solutions))
+        return 0
     if args.execute is not None:
         for src in labs():
             if not args.execute or src.parent.name in args.execute:
