@@ -62,7 +62,8 @@ book: install
 	@toc=_toc.yml; \
 	if [ "$(SOLUTIONS_ON_SITE)" = 1 ]; then \
 	  toc=$$($(PY) -m course_lib.authoring --toc-with-solutions _build/_toc_with_solutions.yml); \
-	  echo "Publishing solutions on the site ($$toc)"; fi; \
+	  echo "Publishing solutions on the site ($$toc)"; \
+	else rm -rf _build/html/solutions _build/_toc_with_solutions.yml; fi; \
 	$(BIN)/jupyter-book build -W -n --keep-going --toc $$toc . 2>&1 | tee _build/book.log || \
 	  { echo "Book build failed; see _build/book.log and _build/html/reports/"; exit 1; }
 	@echo "Site built: file://$(CURDIR)/_build/html/index.html"
