@@ -1,0 +1,343 @@
+"""Public checks of lab 3 (the recurrent network's forward pass and the masked sequence loss).
+
+Expected values come from torch in float64: ``torch.nn.RNN`` (tanh, ``batch_first=True``) with
+the lab's weights copied in, and ``torch.nn.functional.cross_entropy`` with ``ignore_index`` and
+autograd for the loss and its gradient. Hidden tests call the same checks with other seeds.
+
+Conventions (see the notation page): ``x (N, T, D)``, ``h0 (N, H)``, ``U (H, D)``, ``W (H, H)``,
+``b_h (H,)`` and ``h (N, T, H)``, with ``h[:, t] = tanh(x[:, t] @ U.T + h[:, t-1] @ W.T + b_h)``.
+torch keeps two bias vectors, ``bias_ih`` and ``bias_hh``; only their sum ``b_h`` matters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib import validate
+from course_lib.checks.core import CheckFailed, compare, public_check
+
+# --- references (used by the checks, and by the lab when an exercise is unfinished) ---------
+
+
+def make_rnn_params(D: int, H: int, rng: np.random.Generator, scale: float = 0.5):
+    """Random float64 parameters ``U (H, D)``, ``W (H, H)``, ``b_h (H,)`` of an Elman layer."""
+    return (rng.normal(0, scale, (H, D)), rng.normal(0, scale, (H, H)),
+            rng.normal(0, scale, H))
+
+
+def _validated(x, h0, U, W, b_h):
+    dims: dict[str, int] = {}
+    x = validate.array("x", x, ("N", "T", "D"), dims)
+    h0 = validate.array("h0", h0, ("N", "H"), dims)
+    U = validate.array("U", U, ("H", "D"), dims)
+    W = validate.array("W", W, ("H", "H"), dims)
+    b_h = validate.array("b_h", b_h, ("H",), dims)
+    return x, h0, U, W, b_h
+
+
+def torch_rnn(U, W, bias_ih, bias_hh):
+    """A float64 ``torch.nn.RNN`` (tanh, one layer, batch-first) holding the given weights:
+    ``weight_ih_l0 = U (H, D)``, ``weight_hh_l0 = W (H, H)`` and the two bias vectors (H,)."""
+    import torch
+
+    H, D = np.shape(U)
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.as_tensor(np.asarray(U, dtype=np.float64)))
+        rnn.weight_hh_l0.copy_(torch.as_tensor(np.asarray(W, dtype=np.float64)))
+        rnn.bias_ih_l0.copy_(torch.as_tensor(np.asarray(bias_ih, dtype=np.float64)))
+        rnn.bias_hh_l0.copy_(torch.as_tensor(np.asarray(bias_hh, dtype=np.float64)))
+    return rnn
+
+
+def reference_rnn_forward(x, h0, U, W, b_h):
+    """Hidden states of an Elman (tanh) RNN computed by ``torch.nn.RNN`` in float64.
+
+    Args:
+        x: inputs, shape (N, T, D). h0: initial state, shape (N, H).
+        U: input weights (H, D). W: recurrent weights (H, H). b_h: bias (H,).
+
+    Returns:
+        ``(h, cache)``: ``h`` of shape (N, T, H) and ``cache = (x, h0, U, W, b_h, h)``.
+    """
+    import torch
+
+    x, h0, U, W, b_h = _validated(x, h0, U, W, b_h)
+    rnn = torch_rnn(U, W, b_h, np.zeros_like(b_h))
+    with torch.no_grad():
+        h, _ = rnn(torch.as_tensor(x), torch.as_tensor(h0)[None])
+    h = h.numpy().copy()
+    return h, (x, h0, U, W, b_h, h)
+
+
+def reference_rnn_step_forward(x, h_prev, U, W, b_h):
+    """One step ``tanh(x @ U.T + h_prev @ W.T + b_h)`` computed by ``torch.nn.RNN`` on a
+    sequence of length 1: ``x (N, D)``, ``h_prev (N, H)`` -> ``(h_next (N, H), cache)`` with
+    ``cache = (x, h_prev, U, W, b_h, h_next)``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"x: expected shape (N, D), got {x.shape}")
+    h, _ = reference_rnn_forward(x[:, None, :], h_prev, U, W, b_h)
+    h_next = h[:, 0]
+    return h_next, (x, np.asarray(h_prev, dtype=np.float64), U, W, b_h, h_next)
+
+
+def reference_masked_sequence_loss(logits, y, mask):
+    """Masked sequence cross-entropy and its gradient, from torch (``ignore_index`` and autograd).
+
+    ``L = (1/N) sum_n sum_t mask[n, t] * (-log softmax(logits[n, t])[y[n, t]])``: summed over the
+    valid time steps of each sequence, averaged over the N sequences.
+
+    Args:
+        logits: output scores, shape (N, T, K). y: integer targets in 0..K-1, shape (N, T).
+        mask: 1 (or True) at real steps, 0 at padding, shape (N, T).
+
+    Returns:
+        ``(loss, dlogits)``: a float and an array of shape (N, T, K).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    dims: dict[str, int] = {}
+    logits = validate.array("logits", logits, ("N", "T", "K"), dims)
+    y = validate.array("y", y, ("N", "T"), dims, dtype=np.int64)
+    mask = validate.array("mask", mask, ("N", "T"), dims)
+    if not np.all(np.isin(mask, (0, 1))):
+        raise ValueError("mask: expected only 0 and 1 (or False and True)")
+    N, T, K = logits.shape
+    valid = mask.astype(bool)
+    if np.any((y[valid] < 0) | (y[valid] >= K)):
+        raise ValueError(f"y: expected class indices in 0..{K - 1} at the valid steps")
+    targets = torch.as_tensor(np.where(valid, y, -100))
+    lt = torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(lt.reshape(N * T, K), targets.reshape(-1), ignore_index=-100,
+                           reduction="sum") / N
+    loss.backward()
+    return float(loss.item()), lt.grad.numpy().copy()
+
+
+def reference_last_state(h, lengths):
+    """The state at each sequence's last real step: ``h (N, T, H)``, ``lengths (N,)`` in 1..T
+    -> ``(N, H)``; computed with torch's ``gather``."""
+    import torch
+
+    dims: dict[str, int] = {}
+    h = validate.array("h", h, ("N", "T", "H"), dims)
+    lengths = validate.array("lengths", lengths, ("N",), dims, dtype=np.int64)
+    if np.any(lengths < 1) or np.any(lengths > h.shape[1]):
+        raise ValueError(f"lengths: expected values in 1..{h.shape[1]}, got {lengths}")
+    ht = torch.as_tensor(h)
+    index = torch.as_tensor(lengths - 1).view(-1, 1, 1).expand(-1, 1, h.shape[2])
+    return ht.gather(1, index)[:, 0].numpy().copy()
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+_SHAPE_HINT = ("U is (H, D) and W is (H, H), stored as in torch, so the products are "
+               "x @ U.T and h_prev @ W.T")
+
+
+def _call(fn, *args):
+    """Call student code; turn a shape error of a matrix product into a hint about layouts."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except ValueError as exc:
+        if "matmul" in str(exc) or "shapes" in str(exc) or "broadcast" in str(exc):
+            raise CheckFailed(f"your code raised ValueError: {exc}. Hint: {_SHAPE_HINT}") from None
+        raise
+
+
+def _sizes(rng, square: bool):
+    N, D, H = (int(v) for v in rng.integers(2, 6, size=3))
+    if square:
+        D = H
+    elif D == H:
+        D = H + 1
+    return N, D, H
+
+
+def _step_alternatives(x, h, U, W, b):
+    """Values a typical mistake in one step produces (only those with the right shape)."""
+    alts = {
+        "the bias b_h is left out": np.tanh(x @ U.T + h @ W.T),
+        "the previous state h_prev is ignored": np.tanh(x @ U.T + b),
+        "the tanh is left out": x @ U.T + h @ W.T + b,
+        "a sigmoid is used instead of tanh": 1 / (1 + np.exp(-(x @ U.T + h @ W.T + b))),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": np.tanh(x @ U.T + h @ W + b),
+    }
+    if U.shape[0] == U.shape[1]:
+        alts["U is not transposed (x @ U instead of x @ U.T)"] = np.tanh(x @ U + h @ W.T + b)
+        alts["U and W are not transposed"] = np.tanh(x @ U + h @ W + b)
+        alts["U and W are swapped"] = np.tanh(x @ W.T + h @ U.T + b)
+    return alts
+
+
+@public_check("rnn_step_forward")
+def check_rnn_step_forward(fn, seed: int = 0):
+    """``rnn_step_forward(x, h_prev, U, W, b_h) -> (h_next, cache)`` against ``torch.nn.RNN``
+    (float64, weights copied, ``b_h = bias_ih + bias_hh``)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    for square in (True, False):  # D == H first, so a transposed U gives values, not an error
+        N, D, H = _sizes(rng, square)
+        x = rng.normal(size=(N, D))
+        h_prev = rng.normal(0, 0.8, size=(N, H))
+        U, W, _ = make_rnn_params(D, H, rng)
+        bias_ih, bias_hh = rng.normal(0, 0.5, H), rng.normal(0, 0.5, H)
+        b_h = bias_ih + bias_hh
+        args = [a.copy() for a in (x, h_prev, U, W, b_h)]
+        out = _call(fn, *args)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed("return a tuple (h_next, cache)")
+        for name, a, b in zip(("x", "h_prev", "U", "W", "b_h"), args, (x, h_prev, U, W, b_h),
+                              strict=True):
+            if not np.array_equal(a, b):
+                raise CheckFailed(f"your function changed its input {name} in place")
+        rnn = torch_rnn(U, W, bias_ih, bias_hh)
+        with torch.no_grad():
+            expected, _ = rnn(torch.as_tensor(x)[:, None, :], torch.as_tensor(h_prev)[None])
+        compare(f"h_next for N={N}, D={D}, H={H}", out[0], expected[:, 0].numpy(), atol=1e-10,
+                rtol=0, alternatives=_step_alternatives(x, h_prev, U, W, b_h))
+
+
+def _forward_alternatives(x, h0, U, W, b):
+    """``h (N, T, H)`` as a typical mistake in the loop over time computes it."""
+    steps = {
+        "the bias b_h is left out": lambda xt, h: np.tanh(xt @ U.T + h @ W.T),
+        "the previous state is ignored (the recurrent term is left out)":
+            lambda xt, h: np.tanh(xt @ U.T + b),
+        "the tanh is left out": lambda xt, h: xt @ U.T + h @ W.T + b,
+        "a sigmoid is used instead of tanh":
+            lambda xt, h: 1 / (1 + np.exp(-(xt @ U.T + h @ W.T + b))),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)":
+            lambda xt, h: np.tanh(xt @ U.T + h @ W + b),
+    }
+    if U.shape[0] == U.shape[1]:
+        steps.update({
+            "U is not transposed (x @ U instead of x @ U.T)":
+                lambda xt, h: np.tanh(xt @ U + h @ W.T + b),
+            "U and W are not transposed": lambda xt, h: np.tanh(xt @ U + h @ W + b),
+            "U and W are swapped": lambda xt, h: np.tanh(xt @ W.T + h @ U.T + b),
+        })
+    def right(xt, h):
+        return np.tanh(xt @ U.T + h @ W.T + b)
+
+    def run(step, start=h0, from_h0=False):
+        h, out = start, []
+        for t in range(x.shape[1]):
+            h = step(x[:, t], h0 if from_h0 else h)
+            out.append(h)
+        return np.stack(out, axis=1)
+
+    alts = {
+        "every step starts from h0 instead of the previous step's state": run(right, from_h0=True),
+        "h0 is ignored (the loop starts from zeros)": run(right, start=np.zeros_like(h0)),
+    }
+    alts.update({hint: run(step) for hint, step in steps.items()})
+    return alts
+
+
+@public_check("rnn_forward")
+def check_rnn_forward(fn, seed: int = 0):
+    """``rnn_forward(x, h0, U, W, b_h) -> (h, cache)`` with ``h (N, T, H)`` against
+    ``torch.nn.RNN`` (float64, batch-first, weights copied, ``b_h = bias_ih + bias_hh``)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    cases = [_sizes(rng, True) + (int(rng.integers(3, 7)),),
+             _sizes(rng, False) + (int(rng.integers(3, 7)),),
+             (1, 3, 4, 1)]  # one sequence of one step
+    for N, D, H, T in cases:
+        x = rng.normal(size=(N, T, D))
+        h0 = rng.normal(0, 0.8, size=(N, H))
+        U, W, _ = make_rnn_params(D, H, rng)
+        bias_ih, bias_hh = rng.normal(0, 0.5, H), rng.normal(0, 0.5, H)
+        b_h = bias_ih + bias_hh
+        args = [a.copy() for a in (x, h0, U, W, b_h)]
+        out = _call(fn, *args)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed("return a tuple (h, cache)")
+        for name, a, b in zip(("x", "h0", "U", "W", "b_h"), args, (x, h0, U, W, b_h),
+                              strict=True):
+            if not np.array_equal(a, b):
+                raise CheckFailed(f"your function changed its input {name} in place")
+        h = out[0]
+        shape = np.shape(h) if h is not None else None
+        if shape == (N, T + 1, H):
+            raise CheckFailed(f"h has shape {shape}, expected {(N, T, H)}: return the states "
+                              "after steps 1..T, without h0")
+        if T > 1 and shape == (T, N, H) and N != T:
+            raise CheckFailed(f"h has shape {shape}, expected {(N, T, H)}: the course's arrays "
+                              "are batch-first (time is axis 1)")
+        if shape == (N, H) and T > 1:
+            raise CheckFailed(f"h has shape {shape}, expected {(N, T, H)}: return the states of "
+                              "every step, not only the last one")
+        rnn = torch_rnn(U, W, bias_ih, bias_hh)
+        with torch.no_grad():
+            expected, h_last = rnn(torch.as_tensor(x), torch.as_tensor(h0)[None])
+        compare(f"h for N={N}, T={T}, D={D}, H={H}", h, expected.numpy(), atol=1e-10, rtol=0,
+                alternatives=_forward_alternatives(x, h0, U, W, b_h))
+
+
+def _loss_case(rng, N, T, K):
+    """Logits, targets and a mask of variable-length sequences; the padded steps hold large
+    random logits and random targets, which must not change the loss."""
+    lengths = rng.integers(1, T + 1, size=N)
+    lengths[0] = T  # at least one full-length sequence
+    mask = (np.arange(T)[None, :] < lengths[:, None]).astype(np.float64)
+    logits = rng.normal(0, 2.0, size=(N, T, K))
+    y = rng.integers(0, K, size=(N, T))
+    pad = mask == 0
+    logits[pad] = rng.normal(0, 400.0, size=(int(pad.sum()), K))  # exp() overflows here
+    return logits, y, mask, lengths
+
+
+@public_check("masked_sequence_loss")
+def check_masked_sequence_loss(fn, seed: int = 0):
+    """``masked_sequence_loss(logits, y, mask) -> (loss, dlogits)`` against torch
+    (``F.cross_entropy`` with ``ignore_index``, autograd), on padded batches."""
+    rng = np.random.default_rng(seed)
+    for N, T, K in ((4, 5, 3), (3, 6, 5), (1, 1, 2)):
+        logits, y, mask, lengths = _loss_case(rng, N, T, K)
+        args = (logits.copy(), y.copy(), mask.copy())
+        out = fn(*args)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed("return a tuple (loss, dlogits)")
+        if not np.array_equal(args[0], logits):
+            raise CheckFailed("your function changed logits in place; work on a copy")
+        loss, dlogits = out
+        exp_loss, exp_grad = reference_masked_sequence_loss(logits, y, mask)
+        # what the usual mistakes give
+        z = logits - logits.max(axis=2, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
+        nll = -np.take_along_axis(logp, y[..., None], axis=2)[..., 0]
+        masked_logits = logits * mask[..., None]
+        z2 = masked_logits - masked_logits.max(axis=2, keepdims=True)
+        nll2 = -np.take_along_axis(z2 - np.log(np.exp(z2).sum(axis=2, keepdims=True)),
+                                   y[..., None], axis=2)[..., 0]
+        n_valid = mask.sum()
+        what = f"loss for N={N}, T={T}, K={K}, lengths {lengths.tolist()}"
+        compare(what, np.asarray(loss, dtype=np.float64) if loss is not None else None,
+                np.asarray(exp_loss), atol=1e-10, rtol=1e-10, alternatives={
+                    "the mask is ignored (padded steps are counted)":
+                        np.asarray(nll.sum() / N),
+                    "the loss is divided by the number of real steps instead of N":
+                        np.asarray((nll * mask).sum() / n_valid),
+                    "the loss is summed over the batch instead of averaged over N":
+                        np.asarray((nll * mask).sum()),
+                    "the loss is averaged over all N*T steps":
+                        np.asarray((nll * mask).sum() / (N * T)),
+                    "the logits are masked instead of the per-step losses (a padded step "
+                    "then costs log K)": np.asarray(nll2.sum() / N),
+                })
+        P = np.exp(logp)
+        onehot = np.eye(K)[y]
+        compare(f"dlogits for N={N}, T={T}, K={K}", dlogits, exp_grad, atol=1e-10, rtol=1e-10,
+                alternatives={
+                    "the padded steps get a gradient (multiply by the mask)": (P - onehot) / N,
+                    "the gradient is not divided by N": (P - onehot) * mask[..., None],
+                    "the sign is flipped (onehot - softmax)": (onehot - P) * mask[..., None] / N,
+                })

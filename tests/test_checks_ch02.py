@@ -1,0 +1,147 @@
+"""Tests of lab 2's checks and references (course_lib.checks.ch02).
+
+The correct implementations are the master lab's own solution cells, read from
+solutions/ch02/ch02_lab.ipynb. Expected values come from scikit-learn and from torch modules;
+the typical mistakes must fail with their hint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.checks.ch02 import (
+    check_bag_of_words,
+    check_rnn_params,
+    check_windowed_mlp_params,
+    reference_bag_of_words,
+    reference_rnn_params,
+    reference_windowed_mlp_params,
+)
+
+LAB = Path(__file__).resolve().parent.parent / "solutions" / "ch02" / "ch02_lab.ipynb"
+
+
+def _solution_functions() -> dict:
+    """Execute the lab's solution cells (and nothing else) and return their namespace."""
+    namespace = {"np": np}
+    for cell in json.loads(LAB.read_text())["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in src:
+            exec(compile(src, str(LAB), "exec"), namespace)  # noqa: S102 - our own notebook
+    return namespace
+
+
+SOL = _solution_functions()
+
+
+def _messages(result) -> str:
+    return " ".join(result.messages)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 99])
+def test_solutions_pass_their_checks(seed):
+    assert check_bag_of_words(SOL["bag_of_words"], seed=seed, quiet=True)
+    assert check_windowed_mlp_params(SOL["windowed_mlp_params"], seed=seed, quiet=True)
+    assert check_rnn_params(SOL["rnn_params"], seed=seed, quiet=True)
+
+
+def test_bag_of_words_collision_of_opposite_sentences():
+    a = "the food was good not bad at all".split()
+    b = "the food was bad not good at all".split()
+    vocab = sorted(set(a))
+    for fn in (SOL["bag_of_words"], reference_bag_of_words):
+        assert np.array_equal(fn(a, vocab), fn(b, vocab))
+        assert not np.array_equal(fn(a, vocab), fn(a[:-1], vocab))  # the test can fail
+    assert reference_bag_of_words(["x", "y", "x", "z"], ["z", "x", "w"]).tolist() == [1, 2, 0]
+
+
+def test_parameter_counts_equal_torch_modules_with_real_weights():
+    """The meta-device references equal the counts of ordinary torch modules."""
+    T_max, D, H, K = 7, 11, 5, 3
+    mlp = torch.nn.Sequential(torch.nn.Linear(T_max * D, H), torch.nn.Tanh(),
+                              torch.nn.Linear(H, K))
+    assert reference_windowed_mlp_params(T_max, D, H, K) == sum(p.numel() for p in
+                                                                mlp.parameters())
+    rnn, out = torch.nn.RNN(D, H), torch.nn.Linear(H, K)
+    torch_count = sum(p.numel() for m in (rnn, out) for p in m.parameters())
+    assert reference_rnn_params(D, H, K) == torch_count - H  # one hidden bias, not two
+    assert SOL["rnn_params"](D, H, K) == reference_rnn_params(D, H, K)
+    assert SOL["windowed_mlp_params"](T_max, D, H, K) == reference_windowed_mlp_params(
+        T_max, D, H, K)
+
+
+def _bow_mistake(kind):
+    def fn(tokens, vocab):
+        if kind == "presence":
+            return np.array([float(w in tokens) for w in vocab])
+        if kind == "sorted":
+            return np.array([float(tokens.count(w)) for w in sorted(vocab)])
+        if kind == "keyerror":
+            index = {w: k for k, w in enumerate(vocab)}
+            out = np.zeros(len(vocab))
+            for w in tokens:
+                out[index[w]] += 1
+            return out
+        raise AssertionError(kind)
+    return fn
+
+
+@pytest.mark.parametrize("kind, hint", [
+    ("presence", "presence (0/1)"),
+    ("sorted", "sorted vocabulary"),
+    ("keyerror", "must be skipped"),
+])
+def test_bag_of_words_mistakes_are_named(kind, hint):
+    result = check_bag_of_words(_bow_mistake(kind), quiet=True)
+    assert not result and result.implemented
+    assert hint in _messages(result), _messages(result)
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda T, D, H, K: T * D * H + H * K, "the biases are left out"),
+    (lambda T, D, H, K: D * H + H + H * K + K, "instead of T_max * D"),
+    (lambda T, D, H, K: T * D * H + H, "the output layer is left out"),
+    (lambda T, D, H, K: 2.5, "not a whole number"),
+])
+def test_mlp_count_mistakes_are_named(fn, hint):
+    result = check_windowed_mlp_params(fn, quiet=True)
+    assert not result and hint in _messages(result), _messages(result)
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda D, H, K: H * D + H + K * H + K, "W (H x H) is left out"),
+    (lambda D, H, K: H * D + H * H + K * H, "the biases are left out"),
+    (lambda D, H, K: H * D + H * H + 2 * H + K * H + K, "two hidden biases"),
+    (lambda D, H, K: 2 * H * D + H + K * H + K, "H x D instead of H x H"),
+    (lambda D, H, K: H * D + H * H + H, "V, b_y is left out"),
+])
+def test_rnn_count_mistakes_are_named(fn, hint):
+    result = check_rnn_params(fn, quiet=True)
+    assert not result and hint in _messages(result), _messages(result)
+
+
+@pytest.mark.parametrize("check", [check_bag_of_words, check_windowed_mlp_params,
+                                   check_rnn_params])
+def test_stub_and_crash_never_raise(check, capsys):
+    def stub(*args):
+        raise NotImplementedError()
+
+    result = check(stub, quiet=True)
+    assert not result and not result.implemented
+    assert check(stub) is None and "not implemented yet" in capsys.readouterr().out
+    assert "ZeroDivisionError" in _messages(check(lambda *a: 1 / 0, quiet=True))
+    assert "None" in _messages(check(lambda *a: None, quiet=True))
+
+
+def test_references_reject_bad_input():
+    with pytest.raises(ValueError, match="vocab"):
+        reference_bag_of_words(["a"], ["a", "a"])
+    with pytest.raises(ValueError, match="T_max"):
+        reference_windowed_mlp_params(0, 3, 4, 2)
+    with pytest.raises(ValueError, match="H"):
+        reference_rnn_params(3, 2.5, 2)
