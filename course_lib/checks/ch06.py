@@ -1,0 +1,332 @@
+"""Public checks of lab 6 (vanishing and exploding gradients).
+
+Expected values come from torch: autograd in float64 for the Jacobian product and for the
+gradient norms, ``torch.nn.utils.clip_grad_norm_`` for gradient-norm clipping and
+``torch.nn.init.orthogonal_`` (given the same Gaussian draw) for orthogonal initialisation.
+The spectrum checks (orthogonality, singular values, eigenvalue moduli) are maths. Hidden tests
+call the same checks with other seeds.
+
+The recurrent network is the course's Elman network, batch-first in code, one sequence here:
+``x (T, D)`` with ``x[t - 1]`` the input at step t, ``h0 (H,)``, ``U (H, D)``, ``W (H, H)``,
+``b_h (H,)`` and ``h(t) = g(U x(t) + W h(t-1) + b_h)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checks.core import CheckFailed, compare, public_check
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu")
+
+
+# --- references (used by the checks, and by the lab when an exercise is unfinished) ---------
+
+def make_rnn_params(D: int, H: int, rng: np.random.Generator, scale: float = 1.0):
+    """Random float64 parameters ``U (H, D)``, ``W (H, H)``, ``b_h (H,)``; W has entries of
+    standard deviation ``scale / sqrt(H)`` (spectral radius close to ``scale`` for large H)."""
+    return {
+        "U": rng.normal(0, 1 / np.sqrt(D), (H, D)),
+        "W": rng.normal(0, scale / np.sqrt(H), (H, H)),
+        "b_h": rng.normal(0, 0.1, H),
+    }
+
+
+def _torch_activation(name: str):
+    import torch
+
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {name!r}")
+    return {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[name]
+
+
+def _torch_states(x, h0, U, W, b_h, activation="tanh", requires_grad=False):
+    """Hidden states ``[h(0), ..., h(T)]`` as float64 torch tensors; with ``requires_grad``
+    every state keeps its gradient after a backward pass."""
+    import torch
+
+    g = _torch_activation(activation)
+    x, U, W, b_h = (torch.tensor(np.asarray(a, dtype=np.float64)) for a in (x, U, W, b_h))
+    h = torch.tensor(np.asarray(h0, dtype=np.float64), requires_grad=requires_grad)
+    states = [h]
+    for t in range(x.shape[0]):
+        h = g(U @ x[t] + W @ h + b_h)
+        if requires_grad:
+            h.retain_grad()
+        states.append(h)
+    return states
+
+
+def reference_jacobian_product(x, h0, U, W, b_h, k):
+    """``dh(T)/dh(k)`` (H, H) of a tanh RNN, computed by torch autograd (float64)."""
+    import torch
+
+    x_t = torch.tensor(np.asarray(x, dtype=np.float64))
+    U_t, W_t, b_t = (torch.tensor(np.asarray(a, dtype=np.float64)) for a in (U, W, b_h))
+    h_k = _torch_states(x[:k], h0, U, W, b_h)[-1] if k > 0 else torch.tensor(
+        np.asarray(h0, dtype=np.float64))
+
+    def later_state(h):
+        for t in range(k, x_t.shape[0]):
+            h = torch.tanh(U_t @ x_t[t] + W_t @ h + b_t)
+        return h
+
+    return torch.autograd.functional.jacobian(later_state, h_k).numpy()
+
+
+def reference_gradient_norms(x, h0, U, W, b_h, g_T, activation="tanh"):
+    """``norms (T+1,)`` with ``norms[k] = |dL/dh(k)|`` for ``L = g_T . h(T)``, from torch
+    autograd (float64)."""
+    import torch
+
+    states = _torch_states(x, h0, U, W, b_h, activation, requires_grad=True)
+    loss = states[-1] @ torch.tensor(np.asarray(g_T, dtype=np.float64))
+    loss.backward()
+    return np.array([float(torch.linalg.vector_norm(h.grad)) for h in states])
+
+
+def reference_clip_grad_norm(grads, max_norm):
+    """``(clipped list, total_norm)`` from ``torch.nn.utils.clip_grad_norm_`` applied to float64
+    copies of ``grads`` (the inputs are left unchanged)."""
+    import torch
+
+    params = []
+    for g in grads:
+        p = torch.zeros(np.shape(g), dtype=torch.float64, requires_grad=True)
+        p.grad = torch.tensor(np.array(g, dtype=np.float64))
+        params.append(p)
+    total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return [p.grad.numpy().copy() for p in params], float(total)
+
+
+def reference_orthogonal_init(A, gain=1.0):
+    """``gain * Q`` where ``A = Q R`` with ``diag(R) > 0``, computed by torch: the orthogonal
+    matrix ``torch.nn.init.orthogonal_`` makes from the Gaussian matrix ``A`` (H, H)."""
+    import torch
+
+    q, r = torch.linalg.qr(torch.tensor(np.asarray(A, dtype=np.float64)))
+    return (q * torch.sign(torch.diagonal(r))).numpy() * gain
+
+
+def torch_orthogonal_draw(H: int, seed: int, gain: float = 1.0):
+    """``(A, Q)``: the Gaussian matrix ``torch.nn.init.orthogonal_`` draws for an (H, H) float64
+    tensor from a generator seeded with ``seed``, and the matrix it returns."""
+    import torch
+
+    A = torch.empty(H, H, dtype=torch.float64).normal_(
+        0, 1, generator=torch.Generator().manual_seed(seed))
+    Q = torch.nn.init.orthogonal_(torch.empty(H, H, dtype=torch.float64), gain=gain,
+                                  generator=torch.Generator().manual_seed(seed))
+    return A.numpy(), Q.numpy()
+
+
+# --- helpers for the checks ------------------------------------------------------------------
+
+def _np_states(x, h0, U, W, b_h, activation="tanh"):
+    """States and pre-activations in NumPy, for building the wrong answers of the hints."""
+    g = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+         "relu": lambda a: np.maximum(a, 0)}[activation]
+    hs, As = [np.asarray(h0, dtype=np.float64)], [None]
+    for t in range(len(x)):
+        a = U @ x[t] + W @ hs[-1] + b_h
+        As.append(a)
+        hs.append(g(a))
+    return hs, As
+
+
+def _rnn_case(rng, scale=None):
+    T = int(rng.integers(4, 9))
+    D = int(rng.integers(2, 5))
+    H = int(rng.integers(3, 7))
+    if scale is None:
+        scale = float(rng.uniform(0.6, 1.6))
+    p = make_rnn_params(D, H, rng, scale)
+    x = rng.normal(size=(T, D))
+    h0 = rng.normal(0, 0.5, H)
+    return T, D, H, x, h0, p
+
+
+def _call_copy(fn, *arrays, **kwargs):
+    """Call ``fn`` on copies; complain if it changed them."""
+    copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in arrays]
+    out = fn(*copies, **kwargs)
+    for a, c in zip(arrays, copies, strict=True):
+        if isinstance(a, np.ndarray) and not np.array_equal(a, c):
+            raise CheckFailed("your function changed one of its input arrays in place; work on "
+                              "new arrays")
+    return out
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+@public_check("jacobian_product")
+def check_jacobian_product(fn, seed: int = 0):
+    """``jacobian_product(x, h0, U, W, b_h, k) -> dh(T)/dh(k) (H, H)`` against torch autograd,
+    for k = T, T - 1, 0 and one k in between."""
+    rng = np.random.default_rng(seed)
+    T, D, H, x, h0, p = _rnn_case(rng)
+    U, W, b_h = p["U"], p["W"], p["b_h"]
+    for k in (T, T - 1, 0, int(rng.integers(1, T - 1))):
+        _check_jacobian_case(fn, x, h0, U, W, b_h, k)
+
+
+def _check_jacobian_case(fn, x, h0, U, W, b_h, k):
+    T, H = len(x), len(h0)
+    hs, As = _np_states(x, h0, U, W, b_h)
+    expected = reference_jacobian_product(x, h0, U, W, b_h, k)
+    got = _call_copy(fn, x, h0, U, W, b_h, k)
+
+    def product(factor, reverse=False, steps=range(k + 1, T + 1)):
+        J = np.eye(H)
+        for i in steps:
+            J = J @ factor(i) if reverse else factor(i) @ J
+        return J
+
+    alternatives = {
+        "the factors are multiplied in the wrong order (the latest step must stand on the "
+        "left)": product(lambda i: np.diag(1 - hs[i] ** 2) @ W, reverse=True),
+        "W is transposed (one step's Jacobian is diag(1 - h(i)**2) @ W)":
+            product(lambda i: np.diag(1 - hs[i] ** 2) @ W.T),
+        "W and the diagonal factor are swapped (W @ diag(...) instead of diag(...) @ W)":
+            product(lambda i: W @ np.diag(1 - hs[i] ** 2)),
+        "the derivative uses the previous state h(i-1) instead of h(i)":
+            product(lambda i: np.diag(1 - hs[i - 1] ** 2) @ W),
+        "the derivative of tanh is evaluated on the pre-activation (1 - a**2 instead of "
+        "1 - tanh(a)**2)": product(lambda i: np.diag(1 - As[i] ** 2) @ W),
+        "the derivative of tanh is left out (that is the linear RNN's W^(T-k))":
+            product(lambda i: W),
+        "the product has one factor too many or too few (it has T - k factors, for steps "
+        "k+1 .. T)": product(lambda i: np.diag(1 - hs[i] ** 2) @ W, steps=range(k + 2, T + 1)),
+    }
+    if k == T:
+        alternatives = {}
+    compare(f"dh(T)/dh(k) for T={T}, k={k}, H={H}", got, expected, atol=1e-10, rtol=1e-8,
+            alternatives=alternatives)
+
+
+@public_check("gradient_norms")
+def check_gradient_norms(fn, seed: int = 0):
+    """``gradient_norms(x, h0, U, W, b_h, g_T, activation) -> (T+1,)`` against torch autograd,
+    for tanh, sigmoid and ReLU."""
+    rng = np.random.default_rng(seed)
+    for activation in ACTIVATIONS:
+        T, D, H, x, h0, p = _rnn_case(rng, scale=float(rng.uniform(0.8, 2.5)))
+        U, W, b_h = p["U"], p["W"], p["b_h"]
+        g_T = rng.normal(size=H)
+        _check_norms_case(fn, x, h0, U, W, b_h, g_T, activation)
+
+
+def _check_norms_case(fn, x, h0, U, W, b_h, g_T, activation):
+    T, H = len(x), len(h0)
+    expected = reference_gradient_norms(x, h0, U, W, b_h, g_T, activation)
+    got = _call_copy(fn, x, h0, U, W, b_h, g_T, activation=activation)
+    hs, As = _np_states(x, h0, U, W, b_h, activation)
+    deriv = {"tanh": lambda i: 1 - hs[i] ** 2,
+             "sigmoid": lambda i: hs[i] * (1 - hs[i]),
+             "relu": lambda i: (As[i] > 0).astype(float)}[activation]
+
+    def norms(step):
+        g, out = g_T.copy(), [np.linalg.norm(g_T)]
+        for i in range(T, 0, -1):
+            g = step(g, i)
+            out.append(np.linalg.norm(g))
+        return np.array(out[::-1])
+
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
+    alternatives = {
+        "the list is in reverse order (norms[k] belongs to step k, so norms[T] = |g_T|)":
+            expected[::-1],
+        "W is not transposed in the backward step (use W.T @ (g * g'(a)))":
+            norms(lambda g, i: W @ (g * deriv(i))),
+        "the activation's derivative is left out": norms(lambda g, i: W.T @ g),
+    }
+    if activation != "relu":
+        alternatives["the derivative uses the previous state h(i-1) instead of h(i)"] = \
+            norms(lambda g, i: W.T @ (g * deriv(i - 1)))
+    if activation == "tanh":
+        alternatives["tanh's derivative is evaluated on the pre-activation (1 - a**2)"] = \
+            norms(lambda g, i: W.T @ (g * (1 - As[i] ** 2)))
+    if activation == "sigmoid":
+        alternatives["the sigmoid's derivative is applied to the output "
+                     "(sigma(h) * (1 - sigma(h)) instead of h * (1 - h))"] = \
+            norms(lambda g, i: W.T @ (g * sig(hs[i]) * (1 - sig(hs[i]))))
+    compare(f"norms with activation={activation!r}, T={T}, H={H}", got, expected,
+            atol=1e-10, rtol=1e-8, alternatives=alternatives)
+
+
+@public_check("clip_grad_norm")
+def check_clip_grad_norm(fn, seed: int = 0):
+    """``clip_grad_norm(grads, max_norm) -> (clipped list, total_norm)`` against
+    ``torch.nn.utils.clip_grad_norm_`` on the same tensors."""
+    rng = np.random.default_rng(seed)
+    shapes = [(int(rng.integers(2, 5)), int(rng.integers(2, 5))), (int(rng.integers(2, 6)),),
+              (int(rng.integers(2, 4)), int(rng.integers(2, 4)))]
+    cases = []
+    for scale, label in ((5.0, "a total norm above max_norm"), (0.05, "a total norm below "
+                                                                      "max_norm")):
+        cases.append(([rng.normal(0, scale, s) for s in shapes], 1.0 + rng.uniform(), label))
+    cases.append(([rng.normal(0, 3.0, shapes[0])], 0.5, "a single gradient array"))
+    cases.append(([np.zeros(s) for s in shapes], 1.0, "all-zero gradients"))
+    for grads, max_norm, label in cases:
+        expected, expected_total = reference_clip_grad_norm(grads, max_norm)
+        copies = [g.copy() for g in grads]
+        out = fn(copies, max_norm)
+        if not all(np.array_equal(a, b) for a, b in zip(grads, copies, strict=True)):
+            raise CheckFailed(f"{label}: your function changed the input arrays in place; "
+                              "return new arrays")
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed(f"{label}: return a tuple (clipped list, total_norm)")
+        clipped, total = out
+        if not isinstance(clipped, list | tuple) or len(clipped) != len(grads):
+            raise CheckFailed(f"{label}: return one clipped array per input array "
+                              f"({len(grads)}), got {type(clipped).__name__}")
+        norm = np.sqrt(sum(float(np.sum(g ** 2)) for g in grads))
+        compare(f"{label}: total_norm", total, np.asarray(expected_total), atol=1e-12,
+                rtol=1e-12, alternatives={
+                    "you return the squared norm (take the square root)": np.asarray(norm ** 2),
+                    "you return the norm after clipping (torch returns the norm before)":
+                        np.asarray(min(norm, max_norm)),
+                })
+        for j, (c, e, g) in enumerate(zip(clipped, expected, grads, strict=True)):
+            per_tensor = g * min(1.0, max_norm / (np.linalg.norm(g) + 1e-6))
+            compare(f"{label}: clipped grads[{j}]", c, e, atol=1e-14, rtol=1e-12, alternatives={
+                "each array is clipped by its own norm (clip by the norm of all arrays together)":
+                    per_tensor,
+                "the scale is max_norm / total_norm without torch's + 1e-6 in the denominator":
+                    g * min(1.0, max_norm / norm) if norm > 0 else g,
+                "the gradients are rescaled to norm max_norm even when they are smaller (the "
+                "factor is min(1, max_norm / (total_norm + 1e-6)))":
+                    g * max_norm / (norm + 1e-6),
+                "the values are clamped element-wise (that is clip_grad_value_)":
+                    np.clip(g, -max_norm, max_norm),
+            })
+
+
+@public_check("orthogonal_init")
+def check_orthogonal_init(fn, seed: int = 0):
+    """``orthogonal_init(A, gain) -> (H, H)`` against ``torch.nn.init.orthogonal_`` given the
+    same Gaussian draw ``A``; then orthogonality and the spectrum."""
+    rng = np.random.default_rng(seed)
+    for gain in (1.0, float(np.round(rng.uniform(0.5, 2.0), 2))):
+        H = int(rng.integers(3, 9))
+        A, expected = torch_orthogonal_draw(H, int(rng.integers(0, 2**31)), gain)
+        got = _call_copy(fn, A, gain=gain)
+        q, r = np.linalg.qr(A)
+        compare(f"orthogonal_init(A, gain={gain}) for H={H}", got, expected, atol=1e-10,
+                alternatives={
+                    "the signs are not fixed: multiply column j of Q by the sign of R[j, j], "
+                    "so that A = Q R with a positive diagonal in R": gain * q,
+                    "the gain is left out": expected / gain,
+                    "you return R instead of Q": gain * r,
+                    "the columns of A are only normalised, not orthogonalised":
+                        gain * A / np.linalg.norm(A, axis=0),
+                })
+        Q = np.asarray(got, dtype=np.float64)
+        compare(f"Q.T @ Q for gain={gain} (must be gain**2 * I)", Q.T @ Q, gain ** 2 * np.eye(H),
+                atol=1e-10)
+        compare(f"singular values for gain={gain} (all equal to gain)",
+                np.linalg.svd(Q, compute_uv=False), np.full(H, gain), atol=1e-10)
+        compare(f"eigenvalue moduli for gain={gain} (all equal to gain)",
+                np.abs(np.linalg.eigvals(Q)), np.full(H, gain), atol=1e-9)

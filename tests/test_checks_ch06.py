@@ -1,0 +1,319 @@
+"""Tests of lab 6's checks: correct NumPy implementations pass (and equal torch float64 to
+1e-10, and a numerical Jacobian), the typical mistakes fail with their hint, and a stub or a
+crashing function is reported without raising."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.checks import ch06
+from course_lib.gradcheck import numerical_gradient
+
+SEEDS = (0, 1, 7, 1234)
+
+
+# --- correct NumPy implementations (as a student would write them) --------------------------
+
+def jacobian_product(x, h0, U, W, b_h, k):
+    h, states = h0, [h0]
+    for t in range(len(x)):
+        h = np.tanh(U @ x[t] + W @ h + b_h)
+        states.append(h)
+    J = np.eye(len(h0))
+    for i in range(k + 1, len(x) + 1):
+        J = np.diag(1 - states[i] ** 2) @ W @ J
+    return J
+
+
+def gradient_norms(x, h0, U, W, b_h, g_T, activation="tanh"):
+    g_fn = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+            "relu": lambda a: np.maximum(a, 0)}[activation]
+    h, hs, As = h0, [h0], [None]
+    for t in range(len(x)):
+        a = U @ x[t] + W @ h + b_h
+        h = g_fn(a)
+        hs.append(h)
+        As.append(a)
+    T = len(x)
+    norms = np.zeros(T + 1)
+    g = np.array(g_T, dtype=np.float64)
+    norms[T] = np.linalg.norm(g)
+    for i in range(T, 0, -1):
+        d = {"tanh": 1 - hs[i] ** 2, "sigmoid": hs[i] * (1 - hs[i]),
+             "relu": (As[i] > 0).astype(float)}[activation]
+        g = W.T @ (g * d)
+        norms[i - 1] = np.linalg.norm(g)
+    return norms
+
+
+def clip_grad_norm(grads, max_norm):
+    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    coef = min(1.0, max_norm / (total + 1e-6))
+    return [g * coef for g in grads], float(total)
+
+
+def orthogonal_init(A, gain=1.0):
+    Q, R = np.linalg.qr(A)
+    return gain * Q * np.sign(np.diag(R))
+
+
+def gram_schmidt_orthogonal_init(A, gain=1.0):
+    """A different correct algorithm (classical Gram-Schmidt on the columns): same Q."""
+    Q = np.zeros_like(A)
+    for j in range(A.shape[1]):
+        v = A[:, j] - Q[:, :j] @ (Q[:, :j].T @ A[:, j])
+        Q[:, j] = v / np.linalg.norm(v)
+    return gain * Q
+
+
+# --- the references agree with independent computations ---------------------------------------
+
+def test_reference_jacobian_matches_numerical_jacobian():
+    rng = np.random.default_rng(3)
+    T, D, H, x, h0, p = ch06._rnn_case(rng, scale=1.0)
+    k = 2
+
+    def h_T():  # reads hk_var below, which numerical_gradient perturbs in place
+        h = hk_var
+        for t in range(k, T):
+            h = np.tanh(p["U"] @ x[t] + p["W"] @ h + p["b_h"])
+        return h
+
+    hk_var = ch06._np_states(x, h0, p["U"], p["W"], p["b_h"])[0][k].copy()
+    J_num = np.stack([numerical_gradient(lambda j=j: h_T()[j], hk_var) for j in range(H)])
+    J_ref = ch06.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k)
+    assert np.max(np.abs(J_num - J_ref)) < 1e-7 * np.max(np.abs(J_ref))
+    assert np.allclose(jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k), J_ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("activation", ch06.ACTIVATIONS)
+def test_numpy_gradient_norms_equal_torch(activation):
+    rng = np.random.default_rng(5)
+    T, D, H, x, h0, p = ch06._rnn_case(rng, scale=1.5)
+    g_T = rng.normal(size=H)
+    ref = ch06.reference_gradient_norms(x, h0, p["U"], p["W"], p["b_h"], g_T, activation)
+    assert ref.shape == (T + 1,)
+    assert ref[-1] == pytest.approx(np.linalg.norm(g_T), rel=1e-12)
+    assert np.allclose(gradient_norms(x, h0, p["U"], p["W"], p["b_h"], g_T, activation), ref,
+                       atol=1e-10, rtol=0)
+
+
+def test_gradient_norm_bound_of_pascanu_et_al():
+    """|dh(t)/dh(k)| <= (gamma * sigma_max(W))^(t-k): the bound behind the sufficient condition."""
+    rng = np.random.default_rng(11)
+    T, D, H, x, h0, p = ch06._rnn_case(rng, scale=1.3)
+    s = np.linalg.norm(p["W"], 2)
+    for k in range(T + 1):
+        J = ch06.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k)
+        assert np.linalg.norm(J, 2) <= s ** (T - k) * (1 + 1e-12)
+
+
+def test_reference_clip_equals_torch_and_leaves_input():
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(0, 4, (3, 2)), rng.normal(0, 4, 5)]
+    before = [g.copy() for g in grads]
+    clipped, total = ch06.reference_clip_grad_norm(grads, 1.0)
+    assert all(np.array_equal(a, b) for a, b in zip(grads, before, strict=True))
+    assert total == pytest.approx(np.sqrt(sum(np.sum(g ** 2) for g in grads)), rel=1e-12)
+    assert np.sqrt(sum(np.sum(c ** 2) for c in clipped)) == pytest.approx(1.0, abs=1e-6)
+    mine, mine_total = clip_grad_norm(grads, 1.0)
+    assert mine_total == pytest.approx(total, rel=1e-14)
+    for a, b in zip(mine, clipped, strict=True):
+        assert np.allclose(a, b, atol=1e-15, rtol=1e-13)
+
+
+def test_torch_orthogonal_draw_is_reproduced_from_A():
+    A, Q = ch06.torch_orthogonal_draw(6, seed=42, gain=1.5)
+    assert np.allclose(ch06.reference_orthogonal_init(A, 1.5), Q, atol=1e-12)
+    assert np.allclose(orthogonal_init(A, 1.5), Q, atol=1e-10)
+    assert np.allclose(gram_schmidt_orthogonal_init(A, 1.5), Q, atol=1e-10)
+    assert np.allclose(Q.T @ Q, 2.25 * np.eye(6), atol=1e-12)
+
+
+# --- correct implementations pass -------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("check, fn", [
+    (ch06.check_jacobian_product, jacobian_product),
+    (ch06.check_gradient_norms, gradient_norms),
+    (ch06.check_clip_grad_norm, clip_grad_norm),
+    (ch06.check_orthogonal_init, orthogonal_init),
+    (ch06.check_orthogonal_init, gram_schmidt_orthogonal_init),
+    (ch06.check_jacobian_product, ch06.reference_jacobian_product),
+    (ch06.check_gradient_norms, ch06.reference_gradient_norms),
+    (ch06.check_clip_grad_norm, ch06.reference_clip_grad_norm),
+    (ch06.check_orthogonal_init, ch06.reference_orthogonal_init),
+])
+def test_correct_passes(check, fn, seed):
+    result = check(fn, seed=seed, quiet=True)
+    assert result, result.messages
+
+
+# --- typical mistakes fail with their hint --------------------------------------------------
+
+def _jac_variant(step):
+    def fn(x, h0, U, W, b_h, k):
+        h, hs, As = h0, [h0], [None]
+        for t in range(len(x)):
+            a = U @ x[t] + W @ h + b_h
+            h = np.tanh(a)
+            hs.append(h)
+            As.append(a)
+        J = np.eye(len(h0))
+        for i in range(k + 1, len(x) + 1):
+            J = step(J, i, hs, As, W)
+        return J
+    return fn
+
+
+JAC_MISTAKES = {
+    "wrong order": _jac_variant(lambda J, i, hs, As, W: J @ np.diag(1 - hs[i] ** 2) @ W),
+    "W is transposed": _jac_variant(lambda J, i, hs, As, W: np.diag(1 - hs[i] ** 2) @ W.T @ J),
+    "previous state": _jac_variant(lambda J, i, hs, As, W: np.diag(1 - hs[i - 1] ** 2) @ W @ J),
+    "pre-activation": _jac_variant(lambda J, i, hs, As, W: np.diag(1 - As[i] ** 2) @ W @ J),
+    "left out": _jac_variant(lambda J, i, hs, As, W: W @ J),
+    "swapped": _jac_variant(lambda J, i, hs, As, W: W @ np.diag(1 - hs[i] ** 2) @ J),
+}
+
+
+@pytest.mark.parametrize("hint", list(JAC_MISTAKES))
+def test_jacobian_mistakes(hint):
+    result = ch06.check_jacobian_product(JAC_MISTAKES[hint], quiet=True)
+    assert not result and result.implemented
+    assert hint in result.messages[0], result.messages
+
+
+def test_gradient_norm_mistakes():
+    def reversed_order(*args, **kw):
+        return gradient_norms(*args, **kw)[::-1]
+
+    def no_transpose(x, h0, U, W, b_h, g_T, activation="tanh"):
+        return _manual_norms(x, h0, U, W, b_h, g_T, activation, transpose=False)
+
+    def no_derivative(x, h0, U, W, b_h, g_T, activation="tanh"):
+        return _manual_norms(x, h0, U, W, b_h, g_T, activation, derivative=False)
+
+    for fn, hint in ((reversed_order, "reverse order"), (no_transpose, "not transposed"),
+                     (no_derivative, "derivative is left out")):
+        result = ch06.check_gradient_norms(fn, quiet=True)
+        assert not result and result.implemented
+        assert hint in result.messages[0], result.messages
+
+
+def _manual_norms(x, h0, U, W, b_h, g_T, activation, transpose=True, derivative=True):
+    act = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+           "relu": lambda a: np.maximum(a, 0)}[activation]
+    h, hs, As = h0, [h0], [None]
+    for t in range(len(x)):
+        a = U @ x[t] + W @ h + b_h
+        h = act(a)
+        hs.append(h)
+        As.append(a)
+    g, out = np.array(g_T, dtype=float), [np.linalg.norm(g_T)]
+    for i in range(len(x), 0, -1):
+        d = {"tanh": 1 - hs[i] ** 2, "sigmoid": hs[i] * (1 - hs[i]),
+             "relu": (As[i] > 0).astype(float)}[activation] if derivative else 1.0
+        g = (W.T if transpose else W) @ (g * d)
+        out.append(np.linalg.norm(g))
+    return np.array(out[::-1])
+
+
+def test_gradient_norms_checks_every_activation():
+    """An implementation that ignores the activation argument (always tanh) fails."""
+    def tanh_only(x, h0, U, W, b_h, g_T, activation="tanh"):
+        return gradient_norms(x, h0, U, W, b_h, g_T, "tanh")
+
+    result = ch06.check_gradient_norms(tanh_only, quiet=True)
+    assert not result and "sigmoid" in result.messages[0]
+
+
+CLIP_MISTAKES = {
+    "each array is clipped by its own norm": lambda grads, c: (
+        [g * min(1.0, c / (np.linalg.norm(g) + 1e-6)) for g in grads],
+        float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))),
+    "without torch's + 1e-6": lambda grads, c: (
+        [g * min(1.0, c / np.sqrt(sum(np.sum(h ** 2) for h in grads))) for g in grads],
+        float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))),
+    "even when they are smaller": lambda grads, c: (
+        [g * c / (np.sqrt(sum(np.sum(h ** 2) for h in grads)) + 1e-6) for g in grads],
+        float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))),
+    "clip_grad_value_": lambda grads, c: (
+        [np.clip(g, -c, c) for g in grads], float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))),
+    "squared norm": lambda grads, c: (
+        clip_grad_norm(grads, c)[0], float(sum(np.sum(g ** 2) for g in grads))),
+    "norm after clipping": lambda grads, c: (
+        clip_grad_norm(grads, c)[0], min(clip_grad_norm(grads, c)[1], c)),
+}
+
+
+@pytest.mark.parametrize("hint", list(CLIP_MISTAKES))
+def test_clip_mistakes(hint):
+    result = ch06.check_clip_grad_norm(CLIP_MISTAKES[hint], quiet=True)
+    assert not result and result.implemented
+    assert hint in result.messages[0], result.messages
+
+
+def test_clip_in_place_is_reported():
+    def in_place(grads, c):
+        total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+        for g in grads:
+            g *= min(1.0, c / (total + 1e-6))
+        return grads, total
+
+    result = ch06.check_clip_grad_norm(in_place, quiet=True)
+    assert not result and "in place" in result.messages[0]
+
+
+def test_clip_equals_torch_on_parameters_of_a_model():
+    """The graded function applied to a real model's gradients equals clip_grad_norm_."""
+    torch.manual_seed(0)
+    model = torch.nn.RNN(3, 5, batch_first=True, dtype=torch.float64)
+    out, _ = model(torch.randn(4, 7, 3, dtype=torch.float64))
+    (out ** 2).sum().mul(50).backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    mine, total = clip_grad_norm(grads, 0.3)
+    torch_total = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.3)
+    assert total == pytest.approx(float(torch_total), rel=1e-14)
+    for a, p in zip(mine, model.parameters(), strict=True):
+        assert np.allclose(a, p.grad.numpy(), atol=1e-15, rtol=1e-13)
+
+
+ORTHO_MISTAKES = {
+    "signs are not fixed": lambda A, gain=1.0: gain * np.linalg.qr(A)[0],
+    "gain is left out": lambda A, gain=1.0: orthogonal_init(A, 1.0),
+    "return R": lambda A, gain=1.0: gain * np.linalg.qr(A)[1],
+    "only normalised": lambda A, gain=1.0: gain * A / np.linalg.norm(A, axis=0),
+}
+
+
+@pytest.mark.parametrize("hint", list(ORTHO_MISTAKES))
+def test_orthogonal_mistakes(hint):
+    # the sign mistake goes unnoticed only when every diagonal entry of R happens to be
+    # positive; over four seeds that is practically impossible
+    results = [ch06.check_orthogonal_init(ORTHO_MISTAKES[hint], seed=s, quiet=True)
+               for s in (0, 1, 2, 3)]
+    assert not any(results)
+    assert any(hint in r.messages[0] for r in results), [r.messages for r in results]
+
+
+# --- robustness: stubs and crashes never raise ----------------------------------------------
+
+@pytest.mark.parametrize("check", [ch06.check_jacobian_product, ch06.check_gradient_norms,
+                                   ch06.check_clip_grad_norm, ch06.check_orthogonal_init])
+def test_stub_and_crash(check, capsys):
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    def crash(*args, **kwargs):
+        return 1 / 0
+
+    r = check(stub, quiet=True)
+    assert not r and not r.implemented
+    check(stub)
+    assert "not implemented yet" in capsys.readouterr().out
+    r = check(crash, quiet=True)
+    assert not r and "ZeroDivisionError" in r.messages[0]
+    r = check(lambda *a, **k: None, quiet=True)
+    assert not r
