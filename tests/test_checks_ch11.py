@@ -1,0 +1,246 @@
+"""Checks of lab 11 (attention) and the encoder–decoder of chapters 10 to 12: correct
+implementations pass, the typical mistakes fail with their hint, stubs report "not implemented
+yet"; the torch model is consistent between teacher forcing and step-by-step decoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import data
+from course_lib.checks import ch11
+
+SEEDS = (0, 1, 2, 3)
+
+
+# --- correct NumPy implementations (written here, independent of the library) ---------------
+
+def masked_softmax(r, mask=None):
+    r = np.asarray(r, dtype=np.float64)
+    if mask is not None:
+        r = np.where(mask, r, -np.inf)
+    e = np.exp(r - r.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def dot_attention(s, h, mask=None, scaled=False):
+    r = np.einsum("nth,nh->nt", h, s) / (np.sqrt(h.shape[-1]) if scaled else 1.0)
+    a = masked_softmax(r, mask)
+    return r, a, np.einsum("nt,nth->nh", a, h)
+
+
+def additive_attention(s, h, W_s, W_h, v, mask=None):
+    r = np.tanh((s @ W_s.T)[:, None, :] + h @ W_h.T) @ v
+    a = masked_softmax(r, mask)
+    return r, a, np.einsum("nt,nth->nh", a, h)
+
+
+def bilinear_scores(s, h, W_A):
+    return np.einsum("nh,nth->nt", s @ W_A, h)
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def _fails_with(check, fn, *fragments):
+    res = check(fn, quiet=True)
+    assert not res and res.implemented
+    text = " ".join(res.messages)
+    for frag in fragments:
+        assert frag in text, text
+    return text
+
+
+# --- references against maths ----------------------------------------------------------------
+
+def test_reference_softmax_sums_to_one_and_zeroes_padding():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=(4, 6))
+    mask = np.arange(6)[None] < np.array([6, 3, 1, 5])[:, None]
+    a = ch11.reference_masked_softmax(r, mask)
+    assert np.allclose(a.sum(-1), 1.0, atol=1e-12) and np.all(a[~mask] == 0)
+    # on the real steps it is the plain softmax of those steps (maths)
+    e = np.exp(r[1, :3])
+    assert np.allclose(a[1, :3], e / e.sum(), atol=1e-14)
+
+
+def test_reference_additive_equals_formula_for_one_example():
+    rng = np.random.default_rng(1)
+    s, h, _, p = ch11.make_attention_inputs(rng, N=1, T_x=4, H=3, H_s=2, A=5)
+    r, a, c = ch11.reference_attention(s, h, "additive", params=p)
+    by_hand = [p["v"] @ np.tanh(p["W_s"] @ s[0] + p["W_h"] @ h[0, t]) for t in range(4)]
+    assert np.allclose(r[0], by_hand, atol=1e-12)
+    assert np.allclose(c[0], sum(a[0, t] * h[0, t] for t in range(4)), atol=1e-12)
+
+
+def test_reference_attention_rejects_unknown_score():
+    with pytest.raises(ValueError, match="score"):
+        ch11.reference_attention(np.zeros((1, 2)), np.zeros((1, 3, 2)), "cosine")
+
+
+# --- checks: correct code passes ---------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_correct_implementations_pass(seed):
+    assert ch11.check_masked_softmax(masked_softmax, seed=seed, quiet=True)
+    assert ch11.check_dot_product_attention(dot_attention, seed=seed, quiet=True)
+    assert ch11.check_additive_attention(additive_attention, seed=seed, quiet=True)
+    assert ch11.check_bilinear_scores(bilinear_scores, seed=seed, quiet=True)
+
+
+@pytest.mark.parametrize("check", [ch11.check_masked_softmax, ch11.check_dot_product_attention,
+                                   ch11.check_additive_attention, ch11.check_bilinear_scores])
+def test_stubs_report_not_implemented(check, capsys):
+    res = check(stub, quiet=True)
+    assert not res and not res.implemented
+    assert check(stub) is None
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+# --- checks: the usual mistakes fail with their hint --------------------------------------------
+
+def test_masked_softmax_mistakes():
+    _fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r), "mask is ignored")
+    _fails_with(ch11.check_masked_softmax,
+                lambda r, m: masked_softmax(r) * (1 if m is None else m),
+                "zeroed after the softmax")
+    _fails_with(ch11.check_masked_softmax,
+                lambda r, m: masked_softmax(r if m is None else np.where(m, r, 0.0)),
+                "set to 0 instead of -inf")
+
+    def unstable(r, m=None):
+        e = np.exp(np.asarray(r, dtype=np.float64)) * (1 if m is None else m)
+        return e / e.sum(-1, keepdims=True)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        _fails_with(ch11.check_masked_softmax, unstable, "large scores")
+    _fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r.T, None).T,
+                "weights")  # softmax over the wrong axis
+
+
+def test_dot_attention_mistakes():
+    _fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m),
+                "scaling by 1/sqrt(H) is left out")
+    _fails_with(ch11.check_dot_product_attention,
+                lambda s, h, m, sc: dot_attention(s, h, None, sc), "mask is ignored")
+
+    def plain_average(s, h, m, sc):
+        r, a, _ = dot_attention(s, h, m, sc)
+        return r, a, h.mean(1)
+
+    _fails_with(ch11.check_dot_product_attention, plain_average, "plain average")
+    _fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m)[:2],
+                "return a tuple (r, a, c)")
+
+
+def test_additive_attention_mistakes():
+    def no_tanh(s, h, W_s, W_h, v, m):
+        r = ((s @ W_s.T)[:, None, :] + h @ W_h.T) @ v
+        a = masked_softmax(r, m)
+        return r, a, np.einsum("nt,nth->nh", a, h)
+
+    _fails_with(ch11.check_additive_attention, no_tanh, "tanh is left out")
+
+    def no_query(s, h, W_s, W_h, v, m):
+        return additive_attention(np.zeros_like(s), h, W_s, W_h, v, m)
+
+    _fails_with(ch11.check_additive_attention, no_query, "W_s s is left out")
+    _fails_with(ch11.check_additive_attention,
+                lambda s, h, W_s, W_h, v, m: additive_attention(s, h, W_s, W_h, v),
+                "mask is ignored")
+
+
+def test_bilinear_transposed_weight_fails():
+    res = ch11.check_bilinear_scores(lambda s, h, W: np.einsum("nh,nth->nt", s @ W.T, h),
+                                     quiet=True)
+    assert not res and res.implemented  # the shapes do not fit: H_s != H in the check
+
+
+def test_student_exceptions_do_not_escape():
+    def broken(*args):
+        return {}["missing"]
+
+    res = ch11.check_additive_attention(broken, quiet=True)
+    assert not res and "KeyError" in res.messages[0]
+
+
+# --- the torch encoder–decoder --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def batch():
+    src, tgt, sv, tv = data.toy_translation(6, 2, 7, seed=4)
+    return src, tgt, len(sv), len(tv)
+
+
+@pytest.mark.parametrize("kind", [None, *ch11.SCORES])
+def test_teacher_forcing_equals_step_by_step(batch, kind):
+    src, tgt, n_src, n_tgt = batch
+    torch.manual_seed(0)
+    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind, attn_size=5).double()
+    tgt_in = torch.as_tensor(ch11.teacher_forcing_inputs(tgt))
+    with torch.no_grad():
+        lp, a = model(src, tgt_in, return_weights=True)
+        h, mask, s = model.encode(src)
+        for t in range(tgt_in.shape[1]):
+            lp_t, s, a_t = model.step(tgt_in[:, t], s, h, mask)
+            assert torch.allclose(lp_t, lp[:, t], atol=1e-12)
+            if kind is not None:
+                assert torch.allclose(a_t, a[:, t], atol=1e-12)
+    assert torch.allclose(lp.exp().sum(-1), torch.ones(lp.shape[:2], dtype=lp.dtype))
+    if kind is not None:
+        assert torch.all(a[~mask.unsqueeze(1).expand_as(a)] == 0)
+        assert torch.allclose(a.sum(-1), torch.ones(a.shape[:2], dtype=a.dtype))
+
+
+@pytest.mark.parametrize("kind", [None, "dot", "additive"])
+def test_padding_does_not_change_the_output(batch, kind):
+    src, tgt, n_src, n_tgt = batch
+    torch.manual_seed(1)
+    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind).double()
+    wider = np.concatenate([src, np.zeros((len(src), 5), dtype=np.int64)], 1)
+    tgt_in = ch11.teacher_forcing_inputs(tgt)
+    with torch.no_grad():
+        assert torch.allclose(model(src, tgt_in), model(wider, tgt_in), atol=1e-12)
+
+
+def test_attention_weights_match_the_numpy_formula(batch):
+    """The model's dot-product weights equal the independent NumPy formula on its states."""
+    src, tgt, n_src, n_tgt = batch
+    torch.manual_seed(2)
+    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="dot").double()
+    with torch.no_grad():
+        h, mask, s0 = model.encode(src)
+        _, a, c = model.attn(s0[:, None], h, mask)
+    _, a_np, c_np = dot_attention(s0.numpy(), h.numpy(), mask.numpy())
+    assert np.allclose(a[:, 0].numpy(), a_np, atol=1e-12)
+    assert np.allclose(c[:, 0].numpy(), c_np, atol=1e-12)
+
+
+def test_greedy_shapes_and_bad_arguments(batch):
+    src, _, n_src, n_tgt = batch
+    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="bilinear")
+    tokens, weights = model.greedy(src, 9)
+    assert tokens.shape == (len(src), 9) and weights.shape == (len(src), 9, src.shape[1])
+    with pytest.raises(ValueError, match="attention"):
+        ch11.make_seq2seq(n_src, n_tgt, attention="cosine")
+    with pytest.raises(ValueError, match="hidden"):
+        ch11.make_seq2seq(n_src, n_tgt, hidden=7)
+
+
+def test_training_reduces_the_loss():
+    src, tgt, sv, tv = data.toy_translation(256, 2, 4, seed=7)
+    torch.manual_seed(0)
+    model = ch11.make_seq2seq(len(sv), len(tv), hidden=16, emb=8, attention="dot")
+    hist = ch11.train_seq2seq(model, src, tgt, epochs=4, batch_size=32, lr=1e-2)
+    assert hist["loss"][-1] < 0.7 * hist["loss"][0]
+
+
+def test_helpers():
+    assert np.array_equal(ch11.teacher_forcing_inputs(np.array([[5, 6, 2, 0]])),
+                          [[1, 5, 6, 2]])
+    assert ch11.strip_eos([4, 5, 2, 7]) == [4, 5] and ch11.strip_eos([4, 5]) == [4, 5]
+    pred = np.array([[4, 5, 2, 9], [4, 6, 2, 0], [4, 5, 5, 2]])
+    tgt = np.array([[4, 5, 2, 0], [4, 5, 2, 0], [4, 5, 2, 0]])
+    assert ch11.exact_match(pred, tgt).tolist() == [True, False, False]
