@@ -1,0 +1,254 @@
+"""Checks of lab 4: correct backward passes pass, the usual mistakes fail with their hint, and
+the torch references agree with torch.nn.RNN and with central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import gradcheck
+from course_lib.checks.ch04 import (
+    check_grad_check_sparse,
+    check_rnn_backward,
+    check_rnn_step_backward,
+    reference_rnn_backward,
+    reference_rnn_forward,
+    reference_rnn_step_backward,
+)
+
+SEEDS = (0, 1, 7, 1234)
+
+# --- implementations written for the tests (a correct one and typical mistakes) ---------------
+
+
+def step_backward(dh_t, cache):
+    x_t, h_prev, U, W, b_h, h_t = cache
+    da = dh_t * (1.0 - h_t ** 2)
+    return da @ U, da @ W, da.T @ x_t, da.T @ h_prev, da.sum(axis=0)
+
+
+def step_backward_no_tanh(dh_t, cache):
+    x_t, h_prev, U, W, b_h, h_t = cache
+    return dh_t @ U, dh_t @ W, dh_t.T @ x_t, dh_t.T @ h_prev, dh_t.sum(axis=0)
+
+
+def step_backward_W_transposed(dh_t, cache):
+    dx, _, dU, dW, db = step_backward(dh_t, cache)
+    x_t, h_prev, U, W, b_h, h_t = cache
+    return dx, (dh_t * (1 - h_t ** 2)) @ W.T, dU, dW, db
+
+
+def step_backward_dW_transposed(dh_t, cache):
+    dx, dh_prev, dU, dW, db = step_backward(dh_t, cache)
+    return dx, dh_prev, dU, dW.T, db
+
+
+def step_backward_bias_not_summed(dh_t, cache):
+    dx, dh_prev, dU, dW, _ = step_backward(dh_t, cache)
+    return dx, dh_prev, dU, dW, dh_t * (1 - cache[5] ** 2)
+
+
+def step_backward_in_place(dh_t, cache):
+    dh_t *= 1.0 - cache[5] ** 2
+    x_t, h_prev, U, W, b_h, h_t = cache
+    return dh_t @ U, dh_t @ W, dh_t.T @ x_t, dh_t.T @ h_prev, dh_t.sum(axis=0)
+
+
+def make_backward(step, carry=True, accumulate=True, dh0_from_dh=False):
+    def backward(dh, cache):
+        N, T, H = dh.shape
+        dx = np.zeros((N, T, cache[0][0].shape[1]))
+        dU, dW, db = (np.zeros_like(cache[0][k]) for k in (2, 3, 4))
+        dh_next = np.zeros((N, H))
+        for t in reversed(range(T)):
+            dx[:, t], dh_prev, dU_t, dW_t, db_t = step(dh[:, t] + (dh_next if carry else 0),
+                                                        cache[t])
+            dh_next = dh_prev
+            if accumulate:
+                dU, dW, db = dU + dU_t, dW + dW_t, db + db_t
+            else:
+                dU, dW, db = dU_t, dW_t, db_t
+        return dx, (dh[:, 0] if dh0_from_dh else dh_next), dU, dW, db
+    return backward
+
+
+def grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5, one_sided=False, restore=True,
+                      formula="course"):
+    errors = np.zeros(n_checks)
+    for k in range(n_checks):
+        i = tuple(int(rng.integers(s)) for s in x.shape)
+        old = x[i]
+        x[i] = old + eps
+        fp = f()
+        x[i] = old if one_sided else old - eps
+        fm = f()
+        if restore:
+            x[i] = old
+        num = (fp - fm) / (eps if one_sided else 2 * eps)
+        a = analytic[i]
+        errors[k] = (abs(a - num) / max(abs(a) + abs(num), 1e-12) if formula == "course"
+                     else abs(a - num))
+    return errors
+
+
+def _message(result):
+    return " ".join(result.messages)
+
+
+# --- the references ---------------------------------------------------------------------------
+
+
+def test_reference_forward_equals_torch_rnn():
+    rng = np.random.default_rng(0)
+    N, T, D, H = 3, 5, 4, 6
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    U, W, b_h = rng.normal(size=(H, D)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
+    rnn = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.tensor(U))
+        rnn.weight_hh_l0.copy_(torch.tensor(W))
+        rnn.bias_ih_l0.copy_(torch.tensor(b_h))
+        rnn.bias_hh_l0.zero_()
+        expected = rnn(torch.tensor(x), torch.tensor(h0)[None])[0].numpy()
+    h, cache = reference_rnn_forward(x, h0, U, W, b_h)
+    np.testing.assert_allclose(h, expected, rtol=0, atol=1e-12)
+    assert len(cache) == T
+    np.testing.assert_array_equal(cache[0][1], h0)
+    np.testing.assert_array_equal(cache[2][1], h[:, 1])
+    np.testing.assert_array_equal(cache[2][5], h[:, 2])
+
+
+def test_reference_backward_matches_central_differences():
+    rng = np.random.default_rng(3)
+    N, T, D, H = 2, 4, 3, 5
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    U, W, b_h = rng.normal(size=(H, D)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
+    dh = rng.normal(size=(N, T, H))
+    _, cache = reference_rnn_forward(x, h0, U, W, b_h)
+    grads = reference_rnn_backward(dh, cache)
+    for arr, g in zip((x, h0, U, W, b_h), grads, strict=True):
+        num = gradcheck.numerical_gradient_array(
+            lambda: reference_rnn_forward(x, h0, U, W, b_h)[0], arr, dh)
+        assert gradcheck.rel_error(g, num) < 1e-6
+    step = reference_rnn_step_backward(dh[:, 0], cache[0])
+    num_U = gradcheck.numerical_gradient_array(
+        lambda: np.tanh(x[:, 0] @ U.T + h0 @ W.T + b_h), U, dh[:, 0])
+    assert gradcheck.rel_error(step[2], num_U) < 1e-6
+
+
+# --- rnn_step_backward ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_step_backward_correct_passes(seed):
+    assert check_rnn_step_backward(step_backward, seed=seed, quiet=True)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (step_backward_no_tanh, "tanh derivative"),
+    (step_backward_W_transposed, "W is transposed"),
+    (step_backward_dW_transposed, "transposed (use da.T @ h_prev)"),
+    (step_backward_bias_not_summed, "sum the per-example gradients"),
+    (step_backward_in_place, "in place"),
+])
+def test_step_backward_mistakes_fail_with_hint(wrong, hint):
+    result = check_rnn_step_backward(wrong, seed=0, quiet=True)
+    assert not result and result.implemented
+    assert hint in _message(result)
+
+
+def test_step_backward_stub_and_crash(capsys):
+    def stub(dh_t, cache):
+        raise NotImplementedError()
+
+    result = check_rnn_step_backward(stub, quiet=True)
+    assert not result and not result.implemented
+    assert check_rnn_step_backward(stub) is None
+    assert "not implemented yet" in capsys.readouterr().out
+    result = check_rnn_step_backward(lambda dh_t, cache: 1 / 0, quiet=True)
+    assert not result and "ZeroDivisionError" in _message(result)
+    result = check_rnn_step_backward(lambda dh_t, cache: (1, 2), quiet=True)
+    assert not result and "return a tuple" in _message(result)
+
+
+# --- rnn_backward -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_backward_correct_passes(seed):
+    assert check_rnn_backward(make_backward(step_backward), seed=seed, quiet=True)
+
+
+@pytest.mark.parametrize("kwargs, hint", [
+    ({"carry": False}, "carried back from later steps"),
+    ({"accumulate": False}, "overwrite"),
+    ({"dh0_from_dh": True}, "dh0 is taken from dh[:, 0]"),
+])
+def test_backward_mistakes_fail_with_hint(kwargs, hint):
+    result = check_rnn_backward(make_backward(step_backward, **kwargs), seed=0, quiet=True)
+    assert not result and result.implemented
+    assert hint in _message(result)
+
+
+def test_backward_with_a_wrong_step_fails():
+    result = check_rnn_backward(make_backward(step_backward_no_tanh), seed=1, quiet=True)
+    assert not result and result.implemented
+
+
+def test_backward_stub_reports_not_implemented():
+    def stub(dh, cache):
+        raise NotImplementedError()
+
+    result = check_rnn_backward(stub, quiet=True)
+    assert not result and not result.implemented
+
+
+# --- grad_check_sparse ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_grad_check_correct_passes(seed):
+    assert check_grad_check_sparse(grad_check_sparse, seed=seed, quiet=True)
+
+
+@pytest.mark.parametrize("kwargs, hint", [
+    ({"one_sided": True}, "one-sided"),
+    ({"restore": False}, "not restored"),
+    ({"formula": "absolute"}, "|a - n| / max"),
+])
+def test_grad_check_mistakes_fail_with_hint(kwargs, hint):
+    def wrong(f, x, analytic, n_checks, rng, eps=1e-5):
+        return grad_check_sparse(f, x, analytic, n_checks, rng, eps, **kwargs)
+
+    result = check_grad_check_sparse(wrong, seed=0, quiet=True)
+    assert not result and result.implemented
+    assert hint in _message(result)
+
+
+def test_grad_check_wrong_count_fails():
+    def one_only(f, x, analytic, n_checks, rng, eps=1e-5):
+        return grad_check_sparse(f, x, analytic, 1, rng, eps)
+
+    result = check_grad_check_sparse(one_only, quiet=True)
+    assert not result and "relative errors" in _message(result)
+
+
+def test_reference_grad_check_passes_its_check():
+    from course_lib.checks.ch04 import reference_grad_check_sparse
+
+    assert check_grad_check_sparse(reference_grad_check_sparse, seed=3, quiet=True)
+
+
+def test_reference_backward_equals_the_step_by_step_autograd():
+    from course_lib.checks.ch04 import _torch_sequence_grads
+
+    rng = np.random.default_rng(8)
+    N, T, D, H = 3, 5, 2, 4
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    U, W, b_h = rng.normal(size=(H, D)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
+    dh = rng.normal(size=(N, T, H))
+    _, cache = reference_rnn_forward(x, h0, U, W, b_h)
+    for a, b in zip(reference_rnn_backward(dh, cache), _torch_sequence_grads(dh, x, h0, U, W, b_h),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
