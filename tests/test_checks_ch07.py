@@ -1,0 +1,201 @@
+"""Tests of lab 7's public checks: correct LSTM/GRU steps pass (and match torch and numerical
+gradients), the typical mistakes fail with their hint, and a stub reports "not implemented"."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import gradcheck
+from course_lib.checks import ch07
+
+
+def sig(u):
+    return 1 / (1 + np.exp(-u))
+
+
+# --- correct implementations (test-only; the library holds none) -----------------------------
+
+def lstm_step_forward(x, h_prev, c_prev, U, W, b):
+    a = x @ U.T + h_prev @ W.T + b
+    ai, af, ag, ao = np.split(a, 4, axis=1)
+    i, f, g, o = sig(ai), sig(af), np.tanh(ag), sig(ao)
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    h = o * tc
+    return h, c, (x, h_prev, c_prev, U, W, i, f, g, o, tc)
+
+
+def lstm_step_backward(dh, dc, cache):
+    x, h_prev, c_prev, U, W, i, f, g, o, tc = cache
+    dc = dc + dh * o * (1 - tc**2)
+    do = dh * tc
+    da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                         dc * i * (1 - g**2), do * o * (1 - o)], axis=1)
+    return da @ U, da @ W, dc * f, da.T @ x, da.T @ h_prev, da.sum(0)
+
+
+def lstm_forward(x, h0, c0, U, W, b):
+    h, c, hs, cs = h0, c0, [], []
+    for t in range(x.shape[1]):
+        h, c, _ = lstm_step_forward(x[:, t], h, c, U, W, b)
+        hs.append(h)
+        cs.append(c)
+    return np.stack(hs, 1), np.stack(cs, 1), None
+
+
+def gru_step_forward(x, h_prev, U, W, b_x, b_h):
+    xr, xz, xn = np.split(x @ U.T + b_x, 3, axis=1)
+    hr, hz, hn = np.split(h_prev @ W.T + b_h, 3, axis=1)
+    r, z = sig(xr + hr), sig(xz + hz)
+    n = np.tanh(xn + r * hn)
+    return (1 - z) * n + z * h_prev, None
+
+
+def _messages(check, *args):
+    res = check(*args, quiet=True)
+    return res, " ".join(res.messages)
+
+
+# --- the correct ones pass; torch and numerical gradients agree -----------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 7])
+def test_correct_implementations_pass(seed):
+    assert ch07.check_lstm_step_forward(lstm_step_forward, seed=seed, quiet=True)
+    assert ch07.check_lstm_step_backward(lstm_step_backward, lstm_step_forward, seed=seed,
+                                         quiet=True)
+    assert ch07.check_lstm_forward(lstm_forward, seed=seed, quiet=True)
+    assert ch07.check_gru_step_forward(gru_step_forward, seed=seed, quiet=True)
+
+
+def test_references_match_torch_layers_and_numerical_gradients():
+    rng = np.random.default_rng(3)
+    N, D, H = 3, 4, 2
+    x, h, c = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    U, W, b = ch07.make_lstm_params(D, H, rng)
+    dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    *_, cache = ch07.reference_lstm_step_forward(x, h, c, U, W, b)
+    grads = ch07.reference_lstm_step_backward(dh, dc, cache)
+    arrays = [x, h, c, U, W, b]
+    for k, arr in enumerate(arrays):
+        def f():
+            hh, cc, _ = ch07.reference_lstm_step_forward(*arrays)
+            return float(np.sum(hh * dh) + np.sum(cc * dc))
+        num = gradcheck.numerical_gradient(f, arr, eps=1e-6)
+        assert gradcheck.rel_error(num, grads[k]) < 1e-6
+    # the from-scratch step here agrees with torch to 1e-10
+    h1, c1, _ = lstm_step_forward(x, h, c, U, W, b)
+    h2, c2, _ = ch07.reference_lstm_step_forward(x, h, c, U, W, b)
+    assert np.allclose(h1, h2, atol=1e-12, rtol=0) and np.allclose(c1, c2, atol=1e-12, rtol=0)
+    # references for whole sequences agree with torch.nn.LSTM
+    xs = rng.normal(size=(N, 5, D))
+    hs, cs, _ = ch07.reference_lstm_forward(xs, h, c, U, W, b)
+    out, (hT, cT) = ch07.torch_lstm(U, W, b)(torch.tensor(xs), (torch.tensor(h)[None],
+                                                               torch.tensor(c)[None]))
+    assert np.allclose(hs, out.detach().numpy(), atol=1e-12)
+    assert np.allclose(cs[:, -1], cT.detach().numpy()[0], atol=1e-12)
+
+
+def test_gru_reference_matches_torch_gru_layer():
+    rng = np.random.default_rng(4)
+    U, W, b_x, b_h = ch07.make_gru_params(3, 2, rng)
+    x, h = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    gru = torch.nn.GRU(3, 2, batch_first=True).double()
+    with torch.no_grad():
+        for name, v in (("weight_ih_l0", U), ("weight_hh_l0", W), ("bias_ih_l0", b_x),
+                        ("bias_hh_l0", b_h)):
+            getattr(gru, name).copy_(torch.tensor(v))
+        out, _ = gru(torch.tensor(x)[:, None], torch.tensor(h)[None])
+    ref, _ = ch07.reference_gru_step_forward(x, h, U, W, b_x, b_h)
+    assert np.allclose(ref, out.numpy()[:, 0], atol=1e-12)
+    assert np.allclose(gru_step_forward(x, h, U, W, b_x, b_h)[0], ref, atol=1e-12)
+
+
+# --- the typical mistakes fail with their hint ----------------------------------------------
+
+def test_lstm_step_forward_mistakes():
+    def ifog(x, h_prev, c_prev, U, W, b):
+        ai, af, ao, ag = np.split(x @ U.T + h_prev @ W.T + b, 4, axis=1)
+        c = sig(af) * c_prev + sig(ai) * np.tanh(ag)
+        return sig(ao) * np.tanh(c), c, None
+
+    def no_tanh(x, h_prev, c_prev, U, W, b):
+        h, c, cache = lstm_step_forward(x, h_prev, c_prev, U, W, b)
+        o = sig(np.split(x @ U.T + h_prev @ W.T + b, 4, axis=1)[3])
+        return o * c, c, cache
+
+    def forgets_c(x, h_prev, c_prev, U, W, b):
+        return lstm_step_forward(x, h_prev, 0 * c_prev, U, W, b)
+
+    for fn, hint in ((ifog, "i, f, o, g"), (no_tanh, "without the tanh"),
+                     (forgets_c, "c_prev is ignored")):
+        res, msg = _messages(ch07.check_lstm_step_forward, fn)
+        assert not res and hint in msg, msg
+
+
+def test_lstm_step_backward_decks_mistake():
+    def no_dh_path(dh, dc, cache):
+        grads = list(lstm_step_backward(dh, dc, cache))
+        f = cache[6]
+        grads[2] = f * dc  # the decks' slip: the path through h is lost
+        return tuple(grads)
+
+    res, msg = _messages(ch07.check_lstm_step_backward, no_dh_path, lstm_step_forward)
+    assert not res and "dc_prev" in msg and "through h = o * tanh(c)" in msg, msg
+
+    def db_not_summed(dh, dc, cache):
+        grads = list(lstm_step_backward(dh, dc, cache))
+        grads[5] = np.tile(grads[5], (3, 1))
+        return tuple(grads)
+
+    res, msg = _messages(ch07.check_lstm_step_backward, db_not_summed, lstm_step_forward)
+    assert not res
+
+
+def test_lstm_forward_mistakes():
+    def last_only(x, h0, c0, U, W, b):
+        h, c, _ = lstm_forward(x, h0, c0, U, W, b)
+        return h[:, -1], c, None
+
+    def zeros_start(x, h0, c0, U, W, b):
+        return lstm_forward(x, 0 * h0, 0 * c0, U, W, b)
+
+    for fn, hint in ((last_only, "not only the last"), (zeros_start, "h0 and c0 are ignored")):
+        res, msg = _messages(ch07.check_lstm_forward, fn)
+        assert not res and hint in msg, msg
+
+
+def test_gru_mistakes():
+    def cho(x, h_prev, U, W, b_x, b_h):
+        xr, xz, xn = np.split(x @ U.T + b_x, 3, axis=1)
+        Wr, Wz, Wn = np.split(W, 3)
+        br, bz, bn = np.split(b_h, 3)
+        r, z = sig(xr + h_prev @ Wr.T + br), sig(xz + h_prev @ Wz.T + bz)
+        n = np.tanh(xn + (r * h_prev) @ Wn.T + bn)
+        return (1 - z) * n + z * h_prev, None
+
+    def z_swapped(x, h_prev, U, W, b_x, b_h):
+        xr, xz, xn = np.split(x @ U.T + b_x, 3, axis=1)
+        hr, hz, hn = np.split(h_prev @ W.T + b_h, 3, axis=1)
+        r, z = sig(xr + hr), sig(xz + hz)
+        n = np.tanh(xn + r * hn)
+        return z * n + (1 - z) * h_prev, None
+
+    for fn, hint in ((cho, "Cho et al."), (z_swapped, "z weights the candidate")):
+        res, msg = _messages(ch07.check_gru_step_forward, fn)
+        assert not res and hint in msg, msg
+
+
+def test_stubs_and_crashes_never_raise(capsys):
+    def stub(*args):
+        raise NotImplementedError()
+
+    for check, extra in ((ch07.check_lstm_step_forward, ()), (ch07.check_lstm_forward, ()),
+                         (ch07.check_gru_step_forward, ()),
+                         (ch07.check_lstm_step_backward, (stub,))):
+        res = check(stub, *extra, quiet=True)
+        assert not res and not res.implemented
+        assert check(lambda *a: 1 / 0, *extra, quiet=True) is not None
+    assert ch07.check_lstm_step_forward(stub) is None
+    assert "not implemented yet" in capsys.readouterr().out
+    res = ch07.check_lstm_step_backward(lstm_step_backward, stub, quiet=True)
+    assert not res and "lstm_step_forward is not implemented" in " ".join(res.messages)
