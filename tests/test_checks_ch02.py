@@ -7,12 +7,10 @@ the typical mistakes must fail with their hint.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from labs import solution_functions
 
 from course_lib.checks.ch02 import (
     check_bag_of_words,
@@ -23,20 +21,7 @@ from course_lib.checks.ch02 import (
     reference_windowed_mlp_params,
 )
 
-LAB = Path(__file__).resolve().parent.parent / "solutions" / "ch02" / "ch02_lab.ipynb"
-
-
-def _solution_functions() -> dict:
-    """Execute the lab's solution cells (and nothing else) and return their namespace."""
-    namespace = {"np": np}
-    for cell in json.loads(LAB.read_text())["cells"]:
-        src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in src:
-            exec(compile(src, str(LAB), "exec"), namespace)  # noqa: S102 - our own notebook
-    return namespace
-
-
-SOL = _solution_functions()
+SOL = solution_functions("ch02")
 
 
 def _messages(result) -> str:

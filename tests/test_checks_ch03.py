@@ -8,12 +8,10 @@ Every typical mistake must fail its check with its hint; expected values come fr
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from labs import solution_functions
 
 from course_lib.checks.ch03 import (
     check_masked_sequence_loss,
@@ -28,20 +26,7 @@ from course_lib.checks.ch03 import (
 )
 from course_lib.gradcheck import numerical_gradient
 
-LAB = Path(__file__).resolve().parent.parent / "solutions" / "ch03" / "ch03_lab.ipynb"
-
-
-def _solution_functions() -> dict:
-    """Execute the lab's solution cells (and nothing else) and return their namespace."""
-    namespace = {"np": np}
-    for cell in json.loads(LAB.read_text())["cells"]:
-        src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in src:
-            exec(compile(src, str(LAB), "exec"), namespace)  # noqa: S102 - our own notebook
-    return namespace
-
-
-SOL = _solution_functions()
+SOL = solution_functions("ch03")
 step, forward, masked_loss = (SOL["rnn_step_forward"], SOL["rnn_forward"],
                               SOL["masked_sequence_loss"])
 

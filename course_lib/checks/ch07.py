@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib.checks.core import unpack as _unpack
 
 LSTM_BLOCKS = ("i", "f", "g", "o")
 GRU_BLOCKS = ("r", "z", "n")
@@ -151,14 +152,6 @@ def reference_gru_step_forward(x, h_prev, U, W, b_x, b_h):
 def _sizes(rng):
     N, D, H = (int(v) for v in rng.integers(2, 6, size=3))
     return N, D, H
-
-
-def _unpack(out, n, what):
-    if not isinstance(out, tuple | list) or len(out) != n:
-        got = f"a tuple of length {len(out)}" if isinstance(out, tuple | list) else \
-            type(out).__name__
-        raise CheckFailed(f"return a tuple {what}, got {got}")
-    return out
 
 
 @public_check("lstm_step_forward")

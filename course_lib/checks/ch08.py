@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib.checks.core import unpack as _unpack
 
 
 def _t(a):
@@ -95,14 +96,6 @@ def reference_convlstm_step(x, h_prev, c_prev, weight, bias):
 
 
 # --- checks ----------------------------------------------------------------------------------
-
-def _unpack(out, n, what):
-    if not isinstance(out, tuple | list) or len(out) != n:
-        got = f"a tuple of length {len(out)}" if isinstance(out, tuple | list) else \
-            type(out).__name__
-        raise CheckFailed(f"return a tuple {what}, got {got}")
-    return out
-
 
 @public_check("rnn_forward")
 def check_rnn_forward(fn, seed: int = 0):

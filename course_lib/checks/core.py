@@ -102,6 +102,16 @@ def compare(
     raise CheckFailed(msg)
 
 
+def unpack(out, n: int, what: str):
+    """Return ``out`` if it is a tuple (or list) of ``n`` items, else raise :class:`CheckFailed`
+    saying what was expected, e.g. ``unpack(out, 3, "(h, c, cache)")``."""
+    if not isinstance(out, tuple | list) or len(out) != n:
+        got = f"a tuple of length {len(out)}" if isinstance(out, tuple | list) else \
+            type(out).__name__
+        raise CheckFailed(f"return a tuple {what}, got {got}")
+    return out
+
+
 def _student_frame(exc: BaseException) -> str:
     """Where in the student's code an exception came from (the last frame outside the library)."""
     frames = traceback.extract_tb(exc.__traceback__)
