@@ -46,34 +46,35 @@ def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def bench_labs(repeat: int) -> list[dict]:
+LAB_CODE = ("import sys, nbformat; nb = nbformat.read(sys.argv[1], as_version=4)")
+PAGE_CODE = ("import sys; from myst_nb.core.read import read_myst_markdown_notebook; "
+             "nb = read_myst_markdown_notebook(open(sys.argv[1]).read())")
+EXECUTE = ("; from nbclient import NotebookClient; NotebookClient(nb, timeout=600, "
+           "kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute()")
+
+
+def _bench_notebooks(paths: list[Path], load: str, label: str, repeat: int) -> list[dict]:
+    """Execute each notebook (``load`` reads it into ``nb``) in a fresh kernel, ``repeat``
+    times, and report the median wall and CPU seconds."""
     rows = []
-    code = ("import sys, nbformat; from nbclient import NotebookClient; "
-            "nb = nbformat.read(sys.argv[1], as_version=4); "
-            "NotebookClient(nb, timeout=600, kernel_name='python3', "
-            "resources={'metadata': {'path': sys.argv[2]}}).execute()")
-    for lab in sorted(ROOT.glob("solutions/*/*.ipynb")):
-        runs = [_run([PY, "-c", code, str(lab), str(lab.parent)]) for _ in range(repeat)]
+    for path in paths:
+        runs = [_run([PY, "-c", load + EXECUTE, str(path), str(path.parent)])
+                for _ in range(repeat)]
         wall, cpu = _median(runs)
-        rows.append({"item": f"lab {lab.parent.name} (solution, executed)", "seconds": wall,
-                     "cpu_seconds": cpu, "budget": "<= 60 s"})
+        rows.append({"item": label.format(path=path), "seconds": wall, "cpu_seconds": cpu,
+                     "budget": "<= 60 s"})
     return rows
+
+
+def bench_labs(repeat: int) -> list[dict]:
+    return _bench_notebooks(sorted(ROOT.glob("solutions/*/*.ipynb")), LAB_CODE,
+                            "lab {path.parent.name} (solution, executed)", repeat)
 
 
 def bench_pages(repeat: int) -> list[dict]:
-    """Execute each book page the way the build does (MyST -> notebook via jupytext-free read)."""
-    rows = []
-    code = ("import sys; from myst_nb.core.read import read_myst_markdown_notebook; "
-            "from nbclient import NotebookClient; "
-            "nb = read_myst_markdown_notebook(open(sys.argv[1]).read()); "
-            "NotebookClient(nb, timeout=600, kernel_name='python3', "
-            "resources={'metadata': {'path': sys.argv[2]}}).execute()")
-    for page in sorted(ROOT.glob("book/ch*.md")):
-        runs = [_run([PY, "-c", code, str(page), str(page.parent)]) for _ in range(repeat)]
-        wall, cpu = _median(runs)
-        rows.append({"item": f"page {page.stem} (executed)", "seconds": wall, "cpu_seconds": cpu,
-                     "budget": "<= 60 s"})
-    return rows
+    """Execute each book page the way the build does (MyST read into a notebook)."""
+    return _bench_notebooks(sorted(ROOT.glob("book/ch*.md")), PAGE_CODE,
+                            "page {path.stem} (executed)", repeat)
 
 
 def bench_book() -> list[dict]:

@@ -244,3 +244,19 @@ def test_use_or_reference_falls_back_with_a_note(student, capsys):
     assert out.startswith("Note: your square does not pass its check yet")
     assert "numpy-based reference" in out
     assert out.count("\n") == 1  # the quiet check printed nothing itself
+
+
+def test_call_on_copies_returns_output_and_catches_in_place_changes():
+    from course_lib.checks.core import CheckFailed, call_on_copies
+
+    x = np.arange(3.0)
+    assert np.array_equal(call_on_copies(lambda a: a * 2, {"x": x}), 2 * x)
+
+    def mutate(a):
+        a += 1
+        return a
+
+    with pytest.raises(CheckFailed, match="changed its input x in place"):
+        call_on_copies(mutate, {"x": x})
+    assert np.array_equal(x, np.arange(3.0))  # the caller's array is untouched
+    assert call_on_copies(lambda a: a.sum(), {"x": x}, call=lambda f, *a: f(*a) + 1) == 4.0

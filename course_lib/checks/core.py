@@ -112,6 +112,18 @@ def unpack(out, n: int, what: str):
     return out
 
 
+def call_on_copies(fn, inputs: Mapping[str, np.ndarray], call=None):
+    """Call ``fn`` on copies of the named ``inputs`` (in order), raise :class:`CheckFailed` if
+    it changed any of them in place, and return its output. ``call(fn, *args)`` replaces the
+    plain call (e.g. to turn shape errors into hints)."""
+    args = [np.array(a, copy=True) for a in inputs.values()]
+    out = fn(*args) if call is None else call(fn, *args)
+    for (name, original), arg in zip(inputs.items(), args, strict=True):
+        if not np.array_equal(arg, original):
+            raise CheckFailed(f"your function changed its input {name} in place")
+    return out
+
+
 def _student_frame(exc: BaseException) -> str:
     """Where in the student's code an exception came from (the last frame outside the library)."""
     frames = traceback.extract_tb(exc.__traceback__)
