@@ -1,5 +1,5 @@
-"""Public checks of lab 11 (attention), the torch references they compare with, and the small
-torch encoder–decoder (with or without attention) used by chapters 10 to 12.
+"""Public checks of lab 11 (attention) and the torch references they compare with (the
+encoder–decoder of chapters 10 to 12 lives in :mod:`course_lib.seq2seq`).
 
 Expected values come from torch in float64 (``torch.softmax``, ``masked_fill``, ``bmm``,
 ``scaled_dot_product_attention``), never from the from-scratch NumPy code students write.
@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib import validate
 from course_lib.checks.core import CheckFailed, compare, public_check
 
-SCORES = ("additive", "dot", "scaled_dot", "bilinear")
-PAD, BOS, EOS = 0, 1, 2
-
+# The encoder–decoder moved to course_lib.seq2seq; re-exported here for lab 11 and its page.
+from course_lib.seq2seq import (  # noqa: F401
+    BOS,
+    EOS,
+    PAD,
+    SCORES,
+    exact_match,
+    make_seq2seq,
+    strip_eos,
+    teacher_forcing_inputs,
+    train_seq2seq,
+)
 
 # --- torch references of the attention computations (float64) ------------------------------
 
@@ -206,192 +214,3 @@ def check_bilinear_scores(fn, seed: int = 0):
     r = fn(s_prev.copy(), h.copy(), p["W_A"].copy())
     r_exp, _, _ = reference_attention(s_prev, h, "bilinear", mask, p)
     compare(f"bilinear scores r (W_A of shape {p['W_A'].shape})", r, r_exp, atol=1e-10)
-
-
-# --- the encoder–decoder of chapters 10-12 (torch) ---------------------------------------------
-
-def _torch_attention_module():
-    import torch
-    from torch import nn
-
-    class Attention(nn.Module):
-        """Score, masked softmax and context for a batch of queries ``s (N, H)`` over keys and
-        values ``h (N, T_x, H)``; ``mask (N, T_x)`` True for real steps."""
-
-        def __init__(self, kind: str, hidden: int, attn_size: int):
-            super().__init__()
-            self.kind = kind
-            if kind == "additive":
-                self.W_s = nn.Linear(hidden, attn_size, bias=False)
-                self.W_h = nn.Linear(hidden, attn_size, bias=False)
-                self.v = nn.Linear(attn_size, 1, bias=False)
-            elif kind == "bilinear":
-                self.W_A = nn.Linear(hidden, hidden, bias=False)  # W_A h, then s . (W_A h)
-
-        def forward(self, s, h, mask):
-            """``s (N, T_y, H)`` queries, ``h (N, T_x, H)``, ``mask (N, T_x)`` ->
-            scores and weights ``(N, T_y, T_x)``, contexts ``(N, T_y, H)``."""
-            if self.kind == "additive":
-                e = torch.tanh(self.W_s(s).unsqueeze(2) + self.W_h(h).unsqueeze(1))
-                r = self.v(e).squeeze(3)
-            elif self.kind == "bilinear":
-                r = torch.bmm(s, self.W_A(h).transpose(1, 2))
-            else:
-                r = torch.bmm(s, h.transpose(1, 2))
-                if self.kind == "scaled_dot":
-                    r = r / h.shape[-1] ** 0.5
-            a = torch.softmax(r.masked_fill(~mask.unsqueeze(1), float("-inf")), dim=-1)
-            return r, a, torch.bmm(a, h)
-
-    return Attention
-
-
-def make_seq2seq(n_src: int, n_tgt: int, hidden: int = 64, emb: int = 32,
-                 attention: str | None = "additive", attn_size: int = 64,
-                 bidirectional: bool = True):
-    """A GRU encoder–decoder for token sequences, with or without attention (a torch module).
-
-    Encoder: embedding and ``nn.GRU`` over the source ``src (N, T_x)`` (0 = padding) giving
-    ``h (N, T_x, H)``; bidirectional by default (H/2 units each way, concatenated, padding
-    skipped with a packed sequence). Decoder: a ``nn.GRU`` whose state ``s`` starts at the
-    encoder's final states (forward at the last real step, backward at the first) and reads the
-    embedding of the previous token; with attention, the context ``c^(t)`` is computed from the
-    query ``s^(t-1)`` and the output layer reads ``[s^(t); c^(t)]`` (the context feeds the output,
-    as in Luong et al. 2015, not the recurrence, so teacher forcing runs all steps at once). Without attention (``attention=None``) the decoder sees the source only
-    through its initial state: the fixed-vector bottleneck.
-
-    Methods: ``forward(src, tgt_in) -> logits (N, T_y, K)`` with teacher forcing;
-    ``encode(src) -> (h, mask, s0)``; ``step(y_prev, s, h, mask) -> (log_probs (N, K), s,
-    a (N, T_x) or None)``; ``greedy(src, max_len) -> (tokens (N, T_y), weights (N, T_y, T_x))``.
-    """
-    import torch
-    from torch import nn
-
-    if attention is not None and attention not in SCORES:
-        raise ValueError(f"attention: expected None or one of {SCORES}, got {attention!r}")
-    Attention = _torch_attention_module()
-
-    class Seq2Seq(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.attention_kind = attention
-            self.src_emb = nn.Embedding(n_src, emb, padding_idx=PAD)
-            self.tgt_emb = nn.Embedding(n_tgt, emb, padding_idx=PAD)
-            if bidirectional and hidden % 2:
-                raise ValueError(f"hidden: expected an even size for a bidirectional encoder, "
-                                 f"got {hidden}")
-            self.encoder = nn.GRU(emb, hidden // 2 if bidirectional else hidden,
-                                  batch_first=True, bidirectional=bidirectional)
-            self.decoder = nn.GRU(emb, hidden, batch_first=True)
-            self.attn = Attention(attention, hidden, attn_size) if attention else None
-            self.out = nn.Linear(2 * hidden if attention else hidden, n_tgt)
-
-        def encode(self, src):
-            src = torch.as_tensor(src)
-            mask = src != PAD
-            lengths = mask.sum(1)
-            packed = nn.utils.rnn.pack_padded_sequence(self.src_emb(src), lengths,
-                                                       batch_first=True, enforce_sorted=False)
-            h, last = self.encoder(packed)
-            h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True,
-                                                    total_length=src.shape[1])
-            s0 = torch.cat(list(last), 1)  # (N, H): the final state of each direction
-            return h, mask, s0
-
-        def _readout(self, s_prev, s_new, h, mask):
-            """Output log-probabilities from s^(t) and, with attention, the context computed
-            from s^(t-1); the arrays carry a time axis: (N, T, H)."""
-            if self.attn is None:
-                return torch.log_softmax(self.out(s_new), -1), None
-            _, a, c = self.attn(s_prev, h, mask)
-            return torch.log_softmax(self.out(torch.cat([s_new, c], -1)), -1), a
-
-        def step(self, y_prev, s, h, mask):
-            """One output step: ``y_prev (N,)``, ``s = s^(t-1) (N, H)`` -> log-probabilities
-            ``(N, K)``, ``s^(t)`` and the attention weights ``(N, T_x)`` (None without)."""
-            y_prev = torch.as_tensor(y_prev)
-            out, _ = self.decoder(self.tgt_emb(y_prev).unsqueeze(1), s.unsqueeze(0))
-            lp, a = self._readout(s.unsqueeze(1), out, h, mask)
-            return lp[:, 0], out[:, 0], (a[:, 0] if a is not None else None)
-
-        def forward(self, src, tgt_in, return_weights=False):
-            """Teacher forcing: ``src (N, T_x)``, ``tgt_in (N, T_y)`` -> log-probabilities
-            ``(N, T_y, K)`` (and the weights ``(N, T_y, T_x)``). The decoder's recurrence does
-            not read the context, so all steps run at once."""
-            h, mask, s0 = self.encode(src)
-            states, _ = self.decoder(self.tgt_emb(torch.as_tensor(tgt_in)), s0.unsqueeze(0))
-            s_prev = torch.cat([s0.unsqueeze(1), states[:, :-1]], 1)
-            lp, a = self._readout(s_prev, states, h, mask)
-            return (lp, a) if return_weights else lp
-
-        @torch.no_grad()
-        def greedy(self, src, max_len: int):
-            """Greedy decoding: ``tokens (N, max_len)`` and weights ``(N, max_len, T_x)``
-            (zeros without attention)."""
-            self.eval()
-            h, mask, s = self.encode(src)
-            y = torch.full((len(h),), BOS, dtype=torch.long)
-            toks, weights = [], []
-            for _ in range(max_len):
-                lp, s, a = self.step(y, s, h, mask)
-                y = lp.argmax(1)
-                toks.append(y)
-                weights.append(a if a is not None else torch.zeros(mask.shape))
-            return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
-
-    return Seq2Seq()
-
-
-def teacher_forcing_inputs(tgt: np.ndarray) -> np.ndarray:
-    """Decoder inputs for teacher forcing: ``<s>`` followed by the target shifted right by one.
-    ``tgt (N, T_y)`` -> ``(N, T_y)``."""
-    tgt = validate.array("tgt", tgt, ("N", "T_y"), dtype=np.int64)
-    return np.concatenate([np.full((len(tgt), 1), BOS, dtype=np.int64), tgt[:, :-1]], axis=1)
-
-
-def train_seq2seq(model, src, tgt, epochs: int, batch_size: int = 64, lr: float = 3e-3,
-                  seed: int = 0, desc: str = "training", evaluate=None):
-    """Train ``model`` with teacher forcing and Adam (cross-entropy over the real target tokens,
-    padding ignored, gradient norm clipped at 1) using :func:`course_lib.train.fit`.
-    Returns the history."""
-    import torch
-
-    from course_lib import train
-
-    rng = np.random.default_rng(seed)
-    tgt_in = teacher_forcing_inputs(tgt)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-
-    def step(batch):
-        s, ti, to = (torch.as_tensor(b) for b in batch)
-        keep = int((s != PAD).sum(1).max())  # trim padding columns shared by the batch
-        keep_t = int((to != PAD).sum(1).max())
-        model.train()
-        opt.zero_grad()
-        logp = model(s[:, :keep], ti[:, :keep_t])
-        loss = torch.nn.functional.nll_loss(logp.reshape(-1, logp.shape[-1]),
-                                            to[:, :keep_t].reshape(-1), ignore_index=PAD)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item()
-
-    return train.fit(step, lambda epoch: train.minibatches((src, tgt_in, tgt), batch_size, rng),
-                     epochs=epochs, evaluate=evaluate, desc=desc)
-
-
-def strip_eos(tokens) -> list[int]:
-    """The tokens before the first ``</s>`` (or all of them), as a list of ints."""
-    out = []
-    for tok in tokens:
-        if int(tok) == EOS:
-            break
-        out.append(int(tok))
-    return out
-
-
-def exact_match(pred: np.ndarray, tgt: np.ndarray) -> np.ndarray:
-    """Per sentence, True when the prediction up to its first ``</s>`` equals the target's words.
-    ``pred (N, T)``, ``tgt (N, T_y)`` -> ``(N,)`` booleans."""
-    return np.array([strip_eos(p) == strip_eos([t for t in q if t != PAD])
-                     for p, q in zip(pred, tgt, strict=True)])
