@@ -531,3 +531,87 @@ def moving_shapes(
         pos = np.where(low, -pos, np.where(high, 2 * hi - pos, pos))
         vel = np.where(low | high, -vel, vel)
     return videos
+
+
+# --- chapter 10: numbers written out in words, to be translated into digits ------------------
+
+#: Source words of :func:`number_words` (ids 3.. after the specials), in this order.
+NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+                "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+                "eighty", "ninety", "hundred", "thousand", "million")
+
+
+def _words_below_thousand(k: int) -> list[str]:
+    """English words of ``1 <= k <= 999`` (no "and", no hyphen: "three hundred forty two")."""
+    ones, tens = NUMBER_WORDS[:19], NUMBER_WORDS[19:27]
+    out = []
+    if k >= 100:
+        out += [ones[k // 100 - 1], "hundred"]
+        k %= 100
+    if k >= 20:
+        out.append(tens[k // 10 - 2])
+        k %= 10
+    if k:
+        out.append(ones[k - 1])
+    return out
+
+
+def number_to_words(value: int) -> list[str]:
+    """The English words of a whole number ``1 <= value < 10**9``, e.g. ``2307660`` ->
+    ``two million three hundred seven thousand six hundred sixty`` (as a list of words)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 < value < 10**9:
+        raise ValueError(f"value: expected an int from 1 to 999999999, got {value!r}")
+    out = []
+    for size, name in ((10**6, ["million"]), (10**3, ["thousand"]), (1, [])):
+        group = int(value) // size % 1000
+        if group:
+            out += _words_below_thousand(group) + name
+    return out
+
+
+def number_words(
+    n: int, max_digits: int = 6, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """Numbers written out in English words, to be translated into their digits (chapter 10).
+
+    Each example draws a number of digits ``d`` uniformly from ``1..max_digits``, then a whole
+    number uniformly among those with ``d`` digits. The source is its words
+    (``sixty one thousand four hundred ninety one``, 1 to 14 words), the target its decimal
+    digits (``6 1 4 9 1``). The task has what makes translation hard in miniature: the two
+    sequences differ in length, one word can give two digits (``seventeen``) or none
+    (``thousand``), and zeros appear in the output that no input word names (``five thousand
+    seven`` -> ``5 0 0 7``).
+
+    Token ids: 0 padding, 1 start ``<s>``, 2 end ``</s>``; source words from 3 in the order of
+    :data:`NUMBER_WORDS`; target digit ``k`` has id ``k + 3``. Targets end with ``</s>``.
+
+    Args:
+        n: number of examples.
+        max_digits: largest number of digits, 1 to 9.
+        seed: seed of the generator.
+
+    Returns:
+        ``src (n, T_x)`` int64 padded with 0 (``T_x`` the longest sentence drawn),
+        ``tgt (n, max_digits + 1)`` int64 (digits, then ``</s>``, then 0), ``src_vocab`` and
+        ``tgt_vocab`` (tuples of strings, indexed by id), and the numbers ``values (n,)`` int64.
+    """
+    n = validate.positive("n", n, integer=True)
+    max_digits = validate.positive("max_digits", max_digits, integer=True)
+    if max_digits > 9:
+        raise ValueError(f"max_digits: expected at most 9, got {max_digits}")
+    rng = np.random.default_rng(seed)
+    low = 10 ** rng.integers(0, max_digits, size=n)  # 10**(d-1) for d digits
+    values = low + (rng.random(n) * 9 * low).astype(np.int64)
+    sentences = [number_to_words(int(v)) for v in values]
+    src_vocab = TRANSLATION_SPECIALS + NUMBER_WORDS
+    tgt_vocab = TRANSLATION_SPECIALS + tuple("0123456789")
+    index = {w: i for i, w in enumerate(src_vocab)}
+    src = np.zeros((n, max(map(len, sentences))), dtype=np.int64)
+    tgt = np.zeros((n, max_digits + 1), dtype=np.int64)
+    for i, (words, v) in enumerate(zip(sentences, values, strict=True)):
+        src[i, : len(words)] = [index[w] for w in words]
+        digits = [int(c) + 3 for c in str(int(v))]
+        tgt[i, : len(digits)] = digits
+        tgt[i, len(digits)] = 2
+    return src, tgt, src_vocab, tgt_vocab, values.astype(np.int64)
