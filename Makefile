@@ -83,6 +83,7 @@ student-check: install
 	$(PY) -m course_lib.authoring --check
 
 unit: install
+	bash tests/install_grading.sh
 	$(BIN)/pytest -n 2 --dist loadfile -m "not browser" tests
 
 nbval: install
@@ -109,6 +110,7 @@ lab: install
 
 grade: install
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder LAB=ch01"; exit 2; }
+	@bash tests/install_grading.sh bubblewrap
 	$(PY) -m course_lib.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS)
 
 bench: install
