@@ -3,6 +3,7 @@
 #   make test     install what is missing, lint, run every test, build and browse the site
 #   make student  regenerate notebooks/ from solutions/ (make solutions: execute them first)
 #   make lab      start JupyterLab on the labs
+#   make slides   reveal.js slides of every chapter and lab, offline, into _build/slides
 #   make grade SUBMISSIONS=dir LAB=ch01   grade a folder of submissions into grades/
 #   make bench    time the course (tables in benchmarks/results/)
 #   make clean    remove builds and caches (keeps .venv and node_modules)
@@ -21,7 +22,7 @@ SUBMISSIONS ?=
 WORKERS ?= 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test lint unit nbval browser student solutions student-check lab grade bench clean lock
+.PHONY: help install book test lint unit nbval browser student solutions student-check lab slides grade bench clean lock
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# *//'
@@ -107,6 +108,11 @@ test: install
 # --- classroom ----------------------------------------------------------------------------
 lab: install
 	$(BIN)/jupyter lab notebooks/
+
+# Slides for class (CHAPTERS="ch07 ch08"; all by default): chapters take their figures from the
+# book build's cache (make book first), labs are shown as released. Open the .slides.html files.
+slides: install
+	$(PY) -m course_lib.slides --out _build/slides $(CHAPTERS)
 
 grade: install
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder LAB=ch01"; exit 2; }
