@@ -79,3 +79,17 @@ def test_myst_rewriting():
     assert md.startswith("See (3) and [x2000; y2001], z1999, the notation.")
     assert "\\tag{3}\n$$" in md and "> **Note**" in md and "> Keep it." in md
     assert "(sec)=" not in md
+
+
+def test_widgets_are_live_in_jupyterlab():
+    """The labs' widgets need JupyterLab's widget manager, installed with the course."""
+    import json
+    import sys
+
+    import ipywidgets
+
+    manager = Path(sys.prefix) / "share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager"
+    assert (manager / "package.json").exists(), "jupyterlab_widgets is not installed"
+    version = json.loads((manager / "package.json").read_text())["version"]
+    # ipywidgets 8 speaks to jupyterlab-manager 5 (ipywidgets 7 to 3)
+    assert (int(ipywidgets.__version__.split(".")[0]), int(version.split(".")[0])) == (8, 5)
