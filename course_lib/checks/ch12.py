@@ -1,0 +1,259 @@
+"""Public checks of lab 12 (image captioning with attention) and the torch references they
+compare with (the captioner itself lives in :mod:`course_lib.captioning`).
+
+Expected values come from torch in float64 (``flatten``/``transpose``, ``tanh``, ``softmax``,
+``bmm``, ``cross_entropy`` with ``ignore_index``, :func:`course_lib.captioning.coverage_penalty`),
+never from the from-scratch NumPy code students write. Hidden tests call the same checks with
+other seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.captioning import (  # noqa: F401  (re-exported for the lab)
+    attention_on_image,
+    caption_accuracy,
+    caption_loss,
+    make_captioner,
+    train_captioner,
+    word_accuracy,
+    words,
+)
+from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
+from course_lib.seq2seq import PAD, attention_module
+
+# --- torch references (float64) ----------------------------------------------------------------
+
+
+def _t(x):
+    import torch
+
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+def reference_feature_grid(fmap):
+    """``fmap (N, C, G_h, G_w)`` -> ``(N, L, C)``, location ``l = i * G_w + j`` (row by row),
+    by torch's ``flatten(2).transpose(1, 2)``."""
+    return _t(fmap).flatten(2).transpose(1, 2).numpy()
+
+
+def reference_soft_attention(h, s_prev, W_h, W_s, b, v):
+    """Additive attention over ``L`` locations, computed by torch in float64.
+
+    ``r[n, l] = v . tanh(W_h h[n, l] + W_s s_prev[n] + b)``, ``a = softmax over l``,
+    ``c[n] = sum_l a[n, l] h[n, l]``. Shapes: ``h (N, L, D)``, ``s_prev (N, H)``,
+    ``W_h (A, D)``, ``W_s (A, H)``, ``b (A,)``, ``v (A,)`` -> ``r, a (N, L)``, ``c (N, D)``.
+    """
+    import torch
+
+    hh, s = _t(h), _t(s_prev)
+    e = torch.tanh(hh @ _t(W_h).T + (s @ _t(W_s).T).unsqueeze(1) + _t(b))
+    r = e @ _t(v)
+    a = torch.softmax(r, dim=1)
+    c = torch.bmm(a.unsqueeze(1), hh).squeeze(1)
+    return r.numpy(), a.numpy(), c.numpy()
+
+
+def reference_masked_cross_entropy(logits, targets):
+    """Mean cross-entropy over the real tokens (``targets != PAD``) of ``logits (N, T, K)``,
+    by ``torch.nn.functional.cross_entropy(..., ignore_index=PAD)``; a float."""
+    import torch
+
+    logits = _t(logits)
+    return float(torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), torch.as_tensor(targets).reshape(-1),
+        ignore_index=PAD))
+
+
+def reference_attention_penalty(alpha, targets, lam):
+    """``lam * mean_n sum_l (1 - sum_t m_nt alpha[n, t, l])**2`` over the real steps,
+    by :func:`course_lib.captioning.coverage_penalty` in float64; a float."""
+    from course_lib.captioning import coverage_penalty
+
+    return float(coverage_penalty(_t(alpha), np.asarray(targets), lam))
+
+
+def make_caption_batch(rng, N=None, T=None, K=None, L=None):
+    """Random float64 inputs for the loss checks: ``logits (N, T, K)``, ``targets (N, T)``
+    (captions of different lengths padded with 0, each with at least one real token and one
+    row without padding) and attention weights ``alpha (N, T, L)`` (softmax over L)."""
+    N = N or int(rng.integers(3, 6))
+    T = T or int(rng.integers(4, 8))
+    K = K or int(rng.integers(5, 9))
+    L = L or int(rng.integers(4, 10))
+    lengths = rng.integers(1, T, size=N)
+    lengths[0] = T
+    targets = rng.integers(1, K, size=(N, T))  # never PAD inside a caption
+    targets[np.arange(T)[None, :] >= lengths[:, None]] = PAD
+    logits = rng.normal(0, 2, size=(N, T, K))
+    scores = rng.normal(0, 1.5, size=(N, T, L))
+    alpha = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    return logits, targets.astype(np.int64), alpha
+
+
+def _scalar(out, what: str) -> float:
+    """The student's result as one float, or :class:`CheckFailed` saying what came back."""
+    if out is None:
+        raise CheckFailed(f"{what}: your function returned None (a missing `return`?)")
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what}: expected one number, got {type(out).__name__}") from None
+    if arr.size != 1:
+        raise CheckFailed(f"{what}: expected one number, got an array of shape {arr.shape} "
+                          "(average over the tokens and the batch)")
+    return float(arr.reshape(()))
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+
+@public_check("feature_grid")
+def check_feature_grid(fn, seed: int = 0):
+    """``feature_grid(fmap) -> h (N, L, C)`` against torch, on a grid with G_h != G_w."""
+    rng = np.random.default_rng(seed)
+    N, C = int(rng.integers(2, 4)), int(rng.integers(3, 6))
+    G_h, G_w = int(rng.integers(2, 4)), int(rng.integers(4, 6))
+    fmap = rng.normal(size=(N, C, G_h, G_w))
+    out = call_on_copies(fn, {"fmap": fmap})
+    L = G_h * G_w
+    if np.shape(out) == (N, C, L):
+        raise CheckFailed(f"shape (N, C, L) = {(N, C, L)}, expected (N, L, C) = {(N, L, C)}: "
+                          "the channel axis must come last (one feature vector per location)")
+    compare(f"feature grid of a map (N, C, G_h, G_w) = {fmap.shape}", out,
+            reference_feature_grid(fmap), atol=1e-12, alternatives={
+                "the map is reshaped to (N, L, C) without moving the channel axis first "
+                "(the numbers of different channels get mixed)": fmap.reshape(N, L, C),
+                "the locations are numbered column by column (l = j * G_h + i) instead of row "
+                "by row": fmap.transpose(0, 3, 2, 1).reshape(N, L, C),
+            })
+
+
+@public_check("soft_attention")
+def check_soft_attention(fn, seed: int = 0):
+    """``soft_attention(h, s_prev, W_h, W_s, b, v) -> (r, a, c)`` against torch (with D != H,
+    so a wrong weight shows), and once more against the course's torch attention module."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    N, L = int(rng.integers(2, 5)), int(rng.integers(4, 10))
+    D, H, A = int(rng.integers(3, 6)), int(rng.integers(6, 9)), int(rng.integers(3, 7))
+    h, s_prev = rng.normal(size=(N, L, D)), rng.normal(size=(N, H))
+    W_h, W_s = rng.normal(0, 0.6, (A, D)), rng.normal(0, 0.6, (A, H))
+    b, v = rng.normal(0, 0.5, A), rng.normal(0, 1.0, A)
+    inputs = {"h": h, "s_prev": s_prev, "W_h": W_h, "W_s": W_s, "b": b, "v": v}
+    r, a, c = unpack(call_on_copies(fn, inputs), 3, "(r, a, c) of scores, weights and context")
+    r_exp, a_exp, c_exp = reference_soft_attention(h, s_prev, W_h, W_s, b, v)
+    pre = h @ W_h.T + (s_prev @ W_s.T)[:, None, :] + b  # (N, L, A) before the tanh
+    compare(f"scores r (N={N}, L={L}, D={D}, H={H}, A={A})", r, r_exp, atol=1e-10,
+            alternatives={
+                "the tanh is left out": pre @ v,
+                "the decoder state's term W_s s_prev is left out":
+                    np.tanh(h @ W_h.T + b) @ v,
+                "the bias b is left out": np.tanh(pre - b) @ v,
+                "a sigmoid is used instead of tanh": (1 / (1 + np.exp(-pre))) @ v,
+            })
+    compare("weights a (softmax of the scores over the L locations)", a, a_exp, atol=1e-10,
+            alternatives={
+                "the softmax runs over the batch axis (axis 0) instead of the locations":
+                    _softmax(r_exp, 0),
+                "the scores are divided by their sum instead of taking a softmax":
+                    r_exp / r_exp.sum(1, keepdims=True),
+                "the softmax is taken over the A hidden units before multiplying by v":
+                    _softmax(np.tanh(pre), 2) @ v,
+            })
+    compare("context c", c, c_exp, atol=1e-10, alternatives={
+        "the context is a plain average of the locations": h.mean(1),
+        "the context sums the features weighted by the scores r instead of the weights a":
+            np.einsum("nl,nld->nd", r_exp, h),
+    })
+    # the same computation by the attention layer of the chapter's captioner (no bias, D = H)
+    with torch.random.fork_rng():  # leave the notebook's random state alone
+        torch.manual_seed(seed)
+        module = attention_module()("additive", D, A).double()
+    W_s2, W_h2, v2 = (p.detach().numpy() for p in (module.W_s.weight, module.W_h.weight,
+                                                    module.v.weight[0]))
+    s2 = rng.normal(size=(N, D))
+    with torch.no_grad():
+        _, a_mod, c_mod = module(_t(s2)[:, None], _t(h), torch.ones(N, L, dtype=torch.bool))
+    _, a2, c2 = unpack(fn(h.copy(), s2, W_h2.copy(), W_s2.copy(), np.zeros(A), v2.copy()), 3,
+                       "(r, a, c)")
+    compare("weights against the captioner's torch attention layer (b = 0)", a2,
+            a_mod[:, 0].numpy(), atol=1e-10)
+    compare("context against the captioner's torch attention layer (b = 0)", c2,
+            c_mod[:, 0].numpy(), atol=1e-10)
+
+
+@public_check("masked_cross_entropy")
+def check_masked_cross_entropy(fn, seed: int = 0):
+    """``masked_cross_entropy(logits, targets) -> float`` against torch's ``cross_entropy``
+    with ``ignore_index=0``, including large logits (a stable log-softmax)."""
+    rng = np.random.default_rng(seed)
+    logits, targets, _ = make_caption_batch(rng)
+    N, T, K = logits.shape
+    out = call_on_copies(fn, {"logits": logits, "targets": targets})
+    expected = reference_masked_cross_entropy(logits, targets)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(logp, targets[..., None], -1)[..., 0]  # (N, T), padding too
+    real = targets != PAD
+    logp_t = logits - np.log(np.exp(logits).sum(1, keepdims=True))  # softmax over time
+    what = (f"masked cross-entropy of logits (N, T, K) = {logits.shape} with "
+            f"{int(real.sum())} real tokens of {real.size}")
+    compare(what, _scalar(out, what), expected,
+            atol=1e-10, alternatives={
+                "the padding is not masked (a mean over every position, padding included)":
+                    nll.mean(),
+                "the sum over the real tokens is divided by all N*T positions":
+                    nll[real].sum() / real.size,
+                "each caption's mean is taken first, then the mean over captions":
+                    np.mean([nll[n][real[n]].mean() for n in range(N)]),
+                "the losses of the real tokens are summed, not averaged": nll[real].sum(),
+                "the softmax runs over the time axis instead of the vocabulary":
+                    -np.take_along_axis(logp_t, targets[..., None], -1)[..., 0][real].mean(),
+            })
+    big = logits * 300.0  # exp overflows without subtracting the maximum
+    what = ("masked cross-entropy of large logits (up to about 2e3: subtract each row's "
+            "maximum before exp, i.e. use log-sum-exp)")
+    with np.errstate(all="ignore"):
+        out = call_on_copies(fn, {"logits": big, "targets": targets})
+    compare(what, _scalar(out, what), reference_masked_cross_entropy(big, targets), atol=1e-8)
+
+
+@public_check("attention_penalty")
+def check_attention_penalty(fn, seed: int = 0):
+    """``attention_penalty(alpha, targets, lam) -> float`` against
+    :func:`course_lib.captioning.coverage_penalty` (torch)."""
+    rng = np.random.default_rng(seed)
+    _, targets, alpha = make_caption_batch(rng)
+    lam = float(rng.uniform(0.5, 2.0))
+    N, T, L = alpha.shape
+    out = call_on_copies(fn, {"alpha": alpha, "targets": targets}, call=lambda f, a, y: f(a, y, lam))
+    m = (targets != PAD)[..., None]
+    cov, cov_all = (alpha * m).sum(1), alpha.sum(1)  # (N, L)
+    per_step = ((1 - (alpha * m).sum(2)) ** 2)  # (N, T): the sum over locations, always 1
+    what = f"penalty for weights (N, T, L) = {alpha.shape}, lam = {lam:.3f}"
+    compare(what, _scalar(out, what), reference_attention_penalty(alpha, targets, lam),
+            atol=1e-10, alternatives={
+                "the padding steps are not masked (their weights count in the sum over t)":
+                    lam * ((1 - cov_all) ** 2).sum(1).mean(),
+                "the sums run over the wrong axis, sum_t (1 - sum_l m a)^2: each step's weights "
+                "already sum to 1 over the locations; sum over the steps t for each location":
+                    lam * per_step.sum(1).mean(),
+                "the sums run over the wrong axis, sum_t (1 - sum_l a)^2, which is always 0: "
+                "each step's weights already sum to 1 over the locations; sum over the steps t "
+                "for each location": 0.0,
+                "the penalty is summed over the batch, not averaged":
+                    lam * ((1 - cov) ** 2).sum(),
+                "the penalty is averaged over the locations too, not summed":
+                    lam * ((1 - cov) ** 2).mean(),
+                "lam is left out": ((1 - cov) ** 2).sum(1).mean(),
+                "the square is left out": lam * np.abs(1 - cov).sum(1).mean(),
+            })
+    compare("penalty with lam = 0", _scalar(fn(alpha.copy(), targets.copy(), 0.0), "lam = 0"),
+            0.0, atol=1e-12)
