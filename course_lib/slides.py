@@ -4,7 +4,7 @@
 ``<out>/<name>.slides.html`` for each chapter page (``book/chNN_*.md``) and each student lab
 (``notebooks/chNN/chNN_lab.ipynb``), and copies next to them, into ``<out>/_vendor``, every file
 a deck loads: reveal.js (npm), MathJax 3 (the sphinx-mathjax-offline package, as on the site),
-require.js and the widget embedder (npm). No deck asks for anything beyond its own folder.
+require.js and the widget embedder (npm); the embedder's icon fonts go to ``<out>/@jupyter-widgets``. No deck asks for anything beyond its own folder.
 
 A chapter page is MyST markdown; it is read into a notebook the way the book build reads it,
 and gets its outputs (figures, widgets) from the book build's execution cache
@@ -200,6 +200,11 @@ def vendor(out: Path) -> None:
     missing = [str(s) for s in sources.values() if not s.exists()]
     if missing:
         raise FileNotFoundError(f"missing (run `make install`, which runs npm ci): {missing}")
+    # the widget embedder asks for its icon fonts relative to the page (as on the site, Makefile)
+    fonts = NODE / "@jupyter-widgets" / "html-manager" / "dist"
+    for font in [f for ext in ("woff", "woff2", "ttf", "eot", "svg") for f in fonts.glob(f"*.{ext}")]:
+        for folder in ("@jupyter-widgets", "@jupyter-widgets/html-manager/dist"):
+            sources[f"../{folder}/{font.name}"] = font
     for name, src in sources.items():
         dest = out / VENDOR / name
         dest.parent.mkdir(parents=True, exist_ok=True)
