@@ -246,8 +246,9 @@ def _luminance(css_colour: str) -> float:
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
-def test_light_and_dark_screenshots(server, browser):
-    """Three pages in both modes; in dark mode the figures keep a white background."""
+def test_light_and_dark_screenshots(server, browser, axe_ready):
+    """Three pages in both modes; in dark mode the figures keep a white background and axe-core
+    finds no serious or critical violation (colour contrast above all)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         for mode in ("light", "dark"):
@@ -266,6 +267,8 @@ def test_light_and_dark_screenshots(server, browser):
                 if mode == "dark" and name == "ch07":
                     assert figures and all(_luminance(c) > 0.95 for c in figures), figures
                 browser.save_screenshot(str(SHOTS / f"{name}-{mode}.png"))
+                if mode == "dark":  # light mode is audited on every page by test_page
+                    assert _axe(browser) == [], f"{page} in dark mode"
                 if name in DETAIL:  # and a figure or a widget, lower down the page
                     browser.execute_script("document.querySelector(arguments[0])"
                                            ".scrollIntoView({block: 'center'})", DETAIL[name])
