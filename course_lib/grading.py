@@ -1,55 +1,86 @@
-"""Batch grading: a folder of submitted notebooks -> nbgrader gradebook, a per-question CSV and
-per-student feedback.
+"""Batch grading: a folder of submitted notebooks -> grades.csv, per-student feedback and
+nbgrader's gradebook (SQLite by default, PostgreSQL or any SQLAlchemy URL with ``--db``).
 
-Each submission is graded by ``nbgrader autograde`` in a throw-away course folder of its own
-(a copy of the master lab, a copy of the empty gradebook, its own HOME), in its own process
-group, with a per-cell timeout and a wall-clock limit. The submitted files and the course files
-are never written to, and whatever one submission does (loop forever, kill its kernel, delete
-its folder) costs only its own points. The results are then collected into one nbgrader
-gradebook (SQLite by default; any SQLAlchemy URL with ``--db``).
+How one submission is graded (the grader is trusted, the submission is not):
+
+1. The notebook is read once into memory (the original is never opened for writing) and
+   checked: valid JSON and nbformat, not larger than 20 MB, and from this lab.
+2. Its code cells run, one by one, in a fresh IPython kernel in a sandbox
+   (:mod:`course_lib.sandbox`: bubblewrap, no network, an unprivileged uid, no view of the
+   course's files, the gradebook or other submissions; limits on memory, CPU time, file size,
+   processes, output and wall-clock time per cell). The check cells (``# grade:``) are not run
+   there: their hidden tests never enter the student's kernel.
+3. For each graded question the grader runs, in its own process, the master's hidden tests
+   (``assert check_x(fn, seed=s, quiet=True)``, or plain asserts) and the public check (for
+   the feedback), with the student's functions replaced by proxies: each call sends copies of
+   the arguments to the kernel and takes back plain arrays and numbers (validated; never
+   pickle), so all comparisons use the grader's pristine numpy, torch and ``course_lib``.
+   Monkeypatching in the kernel, printing fake results or faking ``CheckResult`` earn nothing.
 
 Status of each row of ``grades.csv``:
 
 ==============  ==========================================================================
 ``graded``      ran to the end; per-question points are in the row
-``timed out``   a cell ran past the per-cell timeout (or the whole run past its limit)
-``kernel died`` the Python process of the submission died (``os._exit``, a crash, the OOM)
-``unreadable``  not a valid notebook (bad JSON, wrong format)
-``missing``     a student of the roster handed in nothing
-``error``       nbgrader could not grade it (e.g. graded cells deleted); see the feedback
+``timed out``   a cell or a call ran past its time limit and was stopped; the points of the
+                questions that passed are kept
+``kernel died`` the notebook's Python process died (``os._exit``, a crash, out of memory or
+                CPU time); no points
+``unreadable``  not a valid notebook (bad JSON, wrong format, too large)
+``wrong lab``   a notebook of another lab (none of this lab's exercise cells)
+``missing``     a student of the roster (or an empty folder) handed in nothing
+``error``       the grader could not grade it (e.g. the sandbox did not start); see the message
 ==============  ==========================================================================
 
-Only ``graded`` rows have points: a failed submission is never shown as a plain zero.
+Only ``graded`` and ``timed out`` rows have points: a failed submission is never a plain zero.
+A second run reuses the results of unchanged submissions (``out/results/``); ``--regrade``
+grades everything again.
 
-Usage: ``python -m course_lib.grading SUBMISSIONS --lab ch01 [--out grades/] [--roster FILE]``
-(``make grade SUBMISSIONS=dir LAB=ch01``).
+Usage: ``python -m course_lib.grading SUBMISSIONS --lab ch01 [--out grades/ch01] [--workers N]
+[--roster FILE] [--db URL] [--timeout S] [--regrade]`` (``make grade SUBMISSIONS=dir LAB=ch01``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import csv
+import hashlib
+import html
 import json
+import multiprocessing
 import os
 import re
-import resource
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from course_lib.authoring import ROOT, SOLUTIONS, _tool_env, annotate
+from course_lib import sandbox
+from course_lib.authoring import GRADE_RE, ROOT, SOLUTIONS, _tool_env, annotate
 
-STATUSES = ("graded", "timed out", "kernel died", "unreadable", "missing", "error")
+STATUSES = ("graded", "timed out", "kernel died", "unreadable", "wrong lab", "missing", "error")
+WITH_POINTS = ("graded", "timed out")
 NAME_RE = re.compile(r"[^A-Za-z0-9_.\-]+")
 MAX_NOTEBOOK_BYTES = 20_000_000
+HIDDEN_RE = re.compile(r"### BEGIN HIDDEN TESTS\n?(?P<hidden>.*?)### END HIDDEN TESTS", re.S)
+GRADER_VERSION = "2"  # bump when a change of the grader must regrade stored results
+
+
+@dataclass
+class QuestionResult:
+    """Feedback for one graded question."""
+
+    points: float
+    max_points: float
+    checked: str      # what was checked (the check's description)
+    passed: bool
+    diagnostic: str   # the public check's message (public seed only) or why it could not run
 
 
 @dataclass
@@ -62,12 +93,23 @@ class Result:
     max_scores: dict[str, float] = field(default_factory=dict)
     message: str = ""
     seconds: float = 0.0
-    notes: dict[str, str] = field(default_factory=dict)  # question -> what its check printed
-    feedback_html: str = ""
+    questions: dict[str, QuestionResult] = field(default_factory=dict)
+    cell_errors: list[str] = field(default_factory=list)
+    digest: str = ""
+    fingerprint: str = ""
 
     @property
     def total(self) -> float | None:
-        return sum(self.scores.values()) if self.status == "graded" else None
+        return sum(self.scores.values()) if self.status in WITH_POINTS else None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Result:
+        data = dict(data)
+        data["questions"] = {k: QuestionResult(**v) for k, v in data.get("questions", {}).items()}
+        return cls(**data)
 
 
 def student_id(name: str) -> str:
@@ -114,216 +156,369 @@ def tool_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _limits(cpu_seconds: int) -> None:  # runs in the child before exec
-    os.setsid()
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000_000, 200_000_000))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+# --- the lab: what is graded and how (read from the master, trusted) ----------------------------
+
+@dataclass
+class Question:
+    qid: str
+    points: float
+    public: str      # the check cell without its first line and hidden tests
+    hidden: str      # the hidden tests
 
 
-class Grader:
-    """Grades submissions of one lab. Create once per batch; :meth:`grade` is thread-safe."""
+def _is_check_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
+    return bool(GRADE_RE.match(first)) or (meta.get("grade") is True and not meta.get("solution"))
 
-    def __init__(self, lab: str, workdir: Path, cell_timeout: int = 60,
-                 solutions: Path = SOLUTIONS, feedback_html: bool = True):
+
+class LabSpec:
+    """The graded questions of a lab and the trusted namespace its tests run in."""
+
+    def __init__(self, lab: str, solutions: Path = SOLUTIONS):
         self.lab = lab
-        self.feedback_html = feedback_html
-        self.cell_timeout = cell_timeout
-        self.workdir = workdir
-        self.master = workdir / "master"
-        source = master_notebook(lab, solutions)
-        self.notebook_name = source.stem
-        nb = nbformat.read(source, as_version=4)
+        self.source = master_notebook(lab, Path(solutions))
+        self.notebook_name = self.source.stem
+        nb = nbformat.read(self.source, as_version=4)
         annotate(nb)
-        self.questions = [
-            (c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"]["points"]))
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-        ]
-        self.n_code_cells = sum(c.cell_type == "code" for c in nb.cells)
-        (self.master / "source" / lab).mkdir(parents=True)
-        nbformat.write(nb, self.master / "source" / lab / source.name)
-        config = {
-            "CourseDirectory": {"course_id": "rnn-course", "source_directory": "source",
-                                "release_directory": "release"},
-            "Execute": {"timeout": cell_timeout, "execute_retries": 0},
-        }
-        (self.master / "nbgrader_config.json").write_text(json.dumps(config))
-        proc = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
-             "--log-level=WARN"],
-            cwd=self.master, capture_output=True, text=True, env=tool_env(),
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"could not prepare lab {lab}:\n{proc.stderr[-2000:]}")
-
-    def grade(self, student: str, submission: Path | None) -> Result:
-        start = time.monotonic()
-        result = self._grade(student, submission)
-        if result.status in ("graded", "timed out"):
-            result.notes = self._notes(student)
-            if self.feedback_html:
-                result.feedback_html = self.feedback(student)
-        result.seconds = time.monotonic() - start
-        return result
-
-    def _grade(self, student: str, submission: Path | None) -> Result:
-        if submission is None:
-            return Result(student, "missing", message="no notebook handed in")
-        try:
-            if submission.stat().st_size > MAX_NOTEBOOK_BYTES:
-                return Result(student, "unreadable", message="notebook larger than 20 MB")
-            data = submission.read_bytes()
-            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-            nbformat.validate(nb)
-        except Exception as exc:
-            return Result(student, "unreadable",
-                          message=f"not a valid notebook: {type(exc).__name__}: {str(exc)[:200]}")
-        root = self.workdir / "students" / student
-        shutil.copytree(self.master, root, ignore=shutil.ignore_patterns("release"))
-        target = root / "submitted" / student / self.lab / f"{self.notebook_name}.ipynb"
-        target.parent.mkdir(parents=True)
-        target.write_bytes(data)  # a copy: the original is never touched
-        home = root / "home"
-        home.mkdir()
-        env = tool_env(HOME=str(home), PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
-                       MKL_NUM_THREADS="1")
-        wall = self.cell_timeout * self.n_code_cells + 120
-        cmd = [sys.executable, "-m", "nbgrader", "autograde", self.lab, "--student", student,
-               "--force", "--log-level=INFO"]
-        logfile = self.workdir / "logs" / f"{student}.log"  # outside the submission's reach
-        logfile.parent.mkdir(exist_ok=True)
-        with open(logfile, "w") as log:
-            proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL,
-                                    preexec_fn=lambda: _limits(wall))
-            try:
-                proc.wait(timeout=wall)
-                wall_hit = False
-            except subprocess.TimeoutExpired:
-                wall_hit = True
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-        logtext = logfile.read_text(errors="replace")
-        if wall_hit:
-            return Result(student, "timed out", message=f"grading took longer than {wall} s")
-        scores, max_scores = self._scores(root, student)
-        timed_out = "Timeout waiting for execute reply" in logtext or "CellTimeoutError" in logtext
-        died = any(s in logtext for s in ("DeadKernelError", "Kernel died", "kernel died",
-                                          "UnresponsiveKernelError"))
-        if died:
-            return Result(student, "kernel died",
-                          message="the notebook's Python process died during grading "
-                                  "(os._exit, a crash or out of memory)")
-        if scores is None:
-            tail = "\n".join(line for line in logtext.splitlines() if "ERROR" in line)[-600:]
-            return Result(student, "error", message=f"nbgrader could not grade it: {tail}")
-        if timed_out:
-            return Result(student, "timed out", scores, max_scores,
-                          message=f"a cell ran longer than {self.cell_timeout} s and was stopped")
-        return Result(student, "graded", scores, max_scores)
-
-    def _scores(self, root: Path, student: str):
-        from nbgrader.api import Gradebook, MissingEntry
-
-        autograded = root / "autograded" / student / self.lab / f"{self.notebook_name}.ipynb"
-        if not autograded.exists() or not (root / "gradebook.db").exists():
-            return None, None
-        try:
-            with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-                nb = gb.find_submission_notebook(self.notebook_name, self.lab, student)
-                scores = {g.name: float(g.score) for g in nb.grades}
-                max_scores = {g.name: float(g.max_score) for g in nb.grades}
-        except (MissingEntry, OSError, ValueError):
-            return None, None
-        return scores, max_scores
-
-    def _notes(self, student: str) -> dict[str, str]:
-        """What each graded cell printed (the public check's diagnosis) and the error it raised."""
-        path = self.workdir / "students" / student / "autograded" / student / self.lab / \
-            f"{self.notebook_name}.ipynb"
-        notes: dict[str, str] = {}
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception:
-            return notes
+        self.nb = nb
+        self.questions: list[Question] = []
+        self.cell_ids: set[str] = set()
+        imports = []
         for cell in nb.cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if not gid or not cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            if cell.cell_type != "code":
                 continue
-            parts = []
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "stream" and out.get("name") == "stdout":
-                    parts.append(out.get("text", "").strip())
-                elif out.get("output_type") == "error":
-                    parts.append(f"{out.get('ename')}: {out.get('evalue', '')}".strip())
-            notes[gid] = " | ".join(p for p in parts if p)[:500]
-        return notes
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade_id"):
+                self.cell_ids.add(meta["grade_id"])
+            if meta.get("grade"):
+                match = HIDDEN_RE.search(cell.source)
+                public = HIDDEN_RE.sub("", cell.source).split("\n", 1)
+                self.questions.append(Question(meta["grade_id"], float(meta["points"]),
+                                               public[1] if len(public) > 1 else "",
+                                               match["hidden"] if match else ""))
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            imports += [ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        self.imports = "\n".join(dict.fromkeys(imports))
+        self.max_scores = {q.qid: q.points for q in self.questions}
+        digest = hashlib.sha256(self.source.read_bytes())
+        for name in ("grading.py", "sandbox.py", "checks/core.py", f"checks/{lab}.py"):
+            path = Path(__file__).resolve().parent / name
+            if path.exists():
+                digest.update(path.read_bytes())
+        digest.update(GRADER_VERSION.encode())
+        self.fingerprint = digest.hexdigest()[:16]
 
-    def feedback(self, student: str) -> str:
-        """HTML feedback made by ``nbgrader generate_feedback`` (empty string if none)."""
-        root = self.workdir / "students" / student
-        proc = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_feedback", self.lab, "--student", student,
-             "--force", "--log-level=WARN"],
-            cwd=root, capture_output=True, text=True, timeout=300,
-            env=tool_env(HOME=str(root / "home")),
-        )
-        html = root / "feedback" / student / self.lab / f"{self.notebook_name}.html"
-        return html.read_text() if proc.returncode == 0 and html.exists() else ""
+    def namespace(self) -> dict:
+        """The master's imports, executed in the grader (course_lib's checks, numpy, torch)."""
+        ns: dict = {"__name__": "__grader__"}
+        exec(compile(self.imports, f"<imports of {self.lab}>", "exec"), ns)  # noqa: S102 (trusted)
+        return ns
+
+    def student_names(self, code: str, ns: dict) -> set[str]:
+        """Names a test reads that neither it, the master's imports nor builtins define: the
+        student's functions."""
+        tree = ast.parse(code)
+        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and
+                  isinstance(n.ctx, ast.Store | ast.Del)}
+        loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and
+                  isinstance(n.ctx, ast.Load)}
+        return {n for n in loaded - stored if n not in ns and not hasattr(builtins, n)}
+
+    def described(self, q: Question, ns: dict) -> str:
+        """What a question checks: the first paragraph of its check's docstring."""
+        names = {n.id for n in ast.walk(ast.parse(q.hidden)) if isinstance(n, ast.Name)}
+        for name in sorted(names):
+            fn = ns.get(name)
+            if callable(fn) and hasattr(fn, "__wrapped__") and fn.__doc__:
+                return " ".join(fn.__doc__.strip().split("\n\n")[0].split())
+        n_asserts = sum(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(q.hidden)))
+        targets = ", ".join(sorted(self.student_names(q.hidden, ns))) or "your code"
+        return f"hidden tests of {targets} ({n_asserts} assertions)"
 
 
-def _summary_text(lab: str, r: Result, questions: list[tuple[str, float]]) -> str:
+# --- grading one submission ----------------------------------------------------------------
+
+def read_submission(student: str, path: Path | None, spec: LabSpec) -> tuple[object, Result | None]:
+    """The submitted notebook, or a finished Result (missing, unreadable, wrong lab)."""
+    if path is None:
+        return None, Result(student, "missing", message="no notebook handed in")
+    try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return None, Result(student, "unreadable", message="notebook larger than 20 MB")
+        nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        return None, Result(student, "unreadable",
+                            message=f"not a valid notebook: {type(exc).__name__}: {str(exc)[:200]}")
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells} - {None}
+    if ids and not ids & spec.cell_ids:
+        return None, Result(student, "wrong lab",
+                            message=f"this notebook is not lab {spec.lab}: none of its exercise "
+                                    f"cells ({', '.join(sorted(spec.cell_ids))}) is in it")
+    return nb, None
+
+
+def _run_public(code: str, ns: dict) -> str:
+    """Run a check cell's public part in the grader and return its diagnosis (check calls get
+    ``quiet=True``; what ``print`` prints is collected)."""
+    printed: list[str] = []
+    ns = dict(ns, print=lambda *a, **k: printed.append(" ".join(str(x) for x in a)))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ""
+    messages: list[str] = []
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        fn = ns.get(call.func.id) if isinstance(call, ast.Call) and \
+            isinstance(call.func, ast.Name) else None
+        try:
+            if fn is not None and hasattr(fn, "__wrapped__"):
+                call.keywords.append(ast.keyword("quiet", ast.Constant(True)))
+                expr = ast.fix_missing_locations(ast.Expression(call))
+                result = eval(compile(expr, "<check>", "eval"), ns)  # noqa: S307
+                messages += list(getattr(result, "messages", []))
+            else:
+                exec(compile(ast.Module([node], []), "<check>", "exec"), ns)  # noqa: S102
+        except (sandbox.KernelDied, sandbox.CallTimeout):
+            raise
+        except Exception as exc:
+            messages.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+    return " | ".join(messages + printed)[:800]
+
+
+def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: float = 60,
+                   limits=None) -> Result:
+    """Run a (read and validated) notebook in a sandboxed kernel and grade each question."""
+    result = Result(student, "graded", max_scores=dict(spec.max_scores))
+    ns = spec.namespace()
+    wall = cell_timeout * (len(nb.cells) + 2 * len(spec.questions)) + 60
+    start = time.monotonic()
+    timed_out: list[str] = []
+    try:
+        kernel = sandbox.SandboxKernel(slot=slot, limits=limits)
+        kernel.start()
+    except sandbox.SandboxError as exc:
+        return Result(student, "error", message=str(exc)[:600])
+    with kernel:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip() or _is_check_cell(cell):
+                continue
+            left = wall - (time.monotonic() - start)
+            if left <= 0:
+                timed_out.append("the notebook as a whole")
+                break
+            out = kernel.execute(cell.source, timeout=min(cell_timeout, left))
+            if out.status == "died":
+                return Result(student, "kernel died", max_scores=result.max_scores,
+                              message=f"the notebook's Python process died in cell {index + 1} "
+                                      "(os._exit, a crash, out of memory or CPU time)",
+                              cell_errors=result.cell_errors)
+            if out.status in ("timed out", "output too large"):
+                timed_out.append(f"cell {index + 1}" + (" (it printed more than the output "
+                                                        "limit)" if out.status != "timed out"
+                                                        else ""))
+                result.cell_errors.append(f"cell {index + 1}: {out.status}, stopped")
+                if not kernel.alive():
+                    return Result(student, "timed out", max_scores=result.max_scores,
+                                  scores={q: 0.0 for q in spec.max_scores},
+                                  message=f"cell {index + 1} ran longer than {cell_timeout:g} s "
+                                          "and could not be interrupted",
+                                  cell_errors=result.cell_errors)
+            elif out.status == "error":
+                result.cell_errors.append(f"cell {index + 1}: {out.error}")
+        functions = sandbox.KernelFunctions(kernel, call_timeout=cell_timeout)
+        died = False
+        for q in spec.questions:
+            checked = spec.described(q, ns)
+            qns = dict(ns)
+            for name in spec.student_names(q.hidden + "\n" + q.public, ns):
+                qns[name] = functions.proxy(name)
+            diagnostic, passed = "", False
+            if died:
+                diagnostic = "not run: the kernel had died"
+            else:
+                try:
+                    diagnostic = _run_public(q.public, qns)
+                    exec(compile(q.hidden, f"<hidden tests of {q.qid}>", "exec"), qns)  # noqa: S102
+                    passed = True
+                except sandbox.KernelDied:
+                    died = True
+                    diagnostic = "the kernel died while running your function"
+                except sandbox.CallTimeout as exc:
+                    timed_out.append(q.qid)
+                    diagnostic = str(exc)
+                except NameError as exc:  # a deleted or renamed exercise
+                    diagnostic = diagnostic or str(exc)
+                except Exception:  # a failed assertion or check: no detail (hidden values)
+                    pass
+            result.scores[q.qid] = q.points if passed else 0.0
+            result.questions[q.qid] = QuestionResult(result.scores[q.qid], q.points, checked,
+                                                     passed, diagnostic)
+        if died and not timed_out:
+            return Result(student, "kernel died", max_scores=result.max_scores,
+                          questions=result.questions, cell_errors=result.cell_errors,
+                          message="the notebook's Python process died while its functions "
+                                  "were tested")
+    if timed_out:
+        result.status = "timed out"
+        result.message = f"stopped at the time limit ({cell_timeout:g} s per cell or call): " + \
+            ", ".join(timed_out)
+    return result
+
+
+_SLOT: int | None = None
+_SPECS: dict[tuple[str, str], LabSpec] = {}
+
+
+def _worker_init() -> None:
+    global _SLOT
+    import torch
+
+    from course_lib.sandbox import acquire_slot
+
+    torch.set_num_threads(1)
+    _SLOT = acquire_slot()
+
+
+def grade_one(student: str, path: str | None, lab: str, solutions: str, cell_timeout: float,
+              limits=None) -> Result:
+    """Grade one submission (in a worker process)."""
+    global _SLOT
+    if _SLOT is None:
+        _worker_init()
+    key = (lab, solutions)
+    if key not in _SPECS:
+        _SPECS[key] = LabSpec(lab, Path(solutions))
+    spec = _SPECS[key]
+    start = time.monotonic()
+    nb, done = read_submission(student, Path(path) if path else None, spec)
+    if done is None:
+        try:
+            done = grade_notebook(student, nb, spec, _SLOT, cell_timeout, limits)
+        except Exception as exc:  # a grader bug must cost one row, not the batch
+            done = Result(student, "error", message=f"grader error: {type(exc).__name__}: "
+                                                    f"{str(exc)[:400]}")
+    done.seconds = round(time.monotonic() - start, 3)
+    done.fingerprint = spec.fingerprint
+    if done.status not in WITH_POINTS:
+        done.scores = {}
+    done.max_scores = dict(spec.max_scores)
+    return done
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+def feedback_text(lab: str, r: Result) -> str:
     lines = [f"Lab {lab}, student {r.student}: {r.status}"]
     if r.message:
         lines.append(r.message)
-    if r.status in ("graded", "timed out") and r.scores:
-        for qid, points in questions:
-            got = r.scores.get(qid)
-            mark = "passed" if got is not None and got >= points else "not passed"
-            lines.append(f"  {qid}: {got if got is not None else 0:g} / {points:g}  ({mark})")
-            if r.notes.get(qid):
-                lines.append(f"      {r.notes[qid]}")
-        lines.append(f"  total: {sum(r.scores.values()):g} / {sum(p for _, p in questions):g}")
+    if r.status in WITH_POINTS:
+        for qid, q in r.questions.items():
+            mark = "passed" if q.passed else "not passed"
+            lines.append(f"  {qid}: {q.points:g} / {q.max_points:g}  ({mark})")
+            lines.append(f"      checked: {q.checked}")
+            if q.diagnostic:
+                lines.append(f"      your check says: {q.diagnostic}")
+        lines.append(f"  total: {sum(r.scores.values()):g} / {sum(r.max_scores.values()):g}")
+    if r.cell_errors:
+        lines.append("Cells that raised an error or were stopped:")
+        lines += [f"  {e}" for e in r.cell_errors[:20]]
     return "\n".join(lines) + "\n"
 
 
-def record_gradebook(db_url: str, master: Path, lab: str, notebook: str,
-                     results: list[Result]) -> None:
+def feedback_html(lab: str, r: Result) -> str:
+    esc = html.escape
+    rows = "".join(
+        f"<tr class='{'pass' if q.passed else 'fail'}'><td>{esc(qid)}</td>"
+        f"<td>{'passed' if q.passed else 'not passed'}</td><td>{q.points:g} / {q.max_points:g}"
+        f"</td><td>{esc(q.checked)}</td><td>{esc(q.diagnostic)}</td></tr>"
+        for qid, q in r.questions.items()) if r.status in WITH_POINTS else ""
+    total = (f"<p>Total: {sum(r.scores.values()):g} / {sum(r.max_scores.values()):g}</p>"
+             if r.status in WITH_POINTS else "")
+    errors = "".join(f"<li>{esc(e)}</li>" for e in r.cell_errors[:20])
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(lab)}: "
+            f"{esc(r.student)}</title><style>body{{font-family:sans-serif;max-width:60em}}"
+            "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}"
+            ".pass td:nth-child(2){color:#060}.fail td:nth-child(2){color:#a00}</style></head>"
+            f"<body><h1>Lab {esc(lab)}: feedback for {esc(r.student)}</h1>"
+            f"<p>Status: <b>{esc(r.status)}</b>. {esc(r.message)}</p>"
+            + (f"<table><tr><th>question</th><th>result</th><th>points</th><th>what was checked"
+               f"</th><th>your check's message (public example)</th></tr>{rows}</table>"
+               if rows else "")
+            + total + (f"<h2>Cells with errors</h2><ul>{errors}</ul>" if errors else "")
+            + "</body></html>\n")
+
+
+def write_csv(path: Path, results: list[Result], questions: list[str]) -> None:
+    """One row per student: status, one column per question, total, seconds, message."""
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "status", *questions, "total", "seconds", "message"])
+        for r in sorted(results, key=lambda r: r.student):
+            has_points = r.status in WITH_POINTS
+            cells = [f"{r.scores.get(q, 0.0):g}" if has_points else "" for q in questions]
+            total = f"{sum(r.scores.values()):g}" if has_points else ""
+            writer.writerow([r.student, r.status, *cells, total, f"{r.seconds:.2f}", r.message])
+    tmp.replace(path)
+
+
+def record_gradebook(db_url: str, spec: LabSpec, results: list[Result]) -> None:
     """Write the scores of graded submissions into the nbgrader gradebook at ``db_url``."""
     import warnings
 
     from nbgrader.api import Gradebook
 
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    proc = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
-         f"--db={db_url}", "--log-level=WARN"],
-        cwd=master, capture_output=True, text=True, env=tool_env(),
-    )
+    with tempfile.TemporaryDirectory(prefix=f"gradebook-{spec.lab}-") as course:
+        source = Path(course) / "source" / spec.lab
+        source.mkdir(parents=True)
+        nbformat.write(spec.nb, source / spec.source.name)
+        (Path(course) / "nbgrader_config.json").write_text(json.dumps({"CourseDirectory": {
+            "course_id": "rnn-course", "source_directory": "source",
+            "release_directory": "release"}}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", spec.lab, "--force",
+             f"--db={db_url}", "--log-level=WARN"],
+            cwd=course, capture_output=True, text=True, env=tool_env(HOME=course),
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"could not create the gradebook at {db_url}:\n{proc.stderr[-2000:]}")
     with Gradebook(db_url) as gb:
         for r in results:
-            if r.status not in ("graded", "timed out"):
+            if r.status not in WITH_POINTS:
                 continue
             gb.update_or_create_student(r.student)
-            gb.update_or_create_submission(lab, r.student)
+            gb.update_or_create_submission(spec.lab, r.student)
             for qid, score in r.scores.items():
-                grade = gb.find_grade(qid, notebook, lab, r.student)
+                grade = gb.find_grade(qid, spec.notebook_name, spec.lab, r.student)
                 grade.auto_score = score
             gb.db.commit()
 
 
+def _digest(path: Path | None) -> str:
+    if path is None:
+        return "missing"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
 def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | None = None,
-                 cell_timeout: int = 60, workers: int = 1, db_url: str | None = None,
-                 feedback_html: bool = True, show_progress: bool = True,
-                 solutions: Path = SOLUTIONS) -> list[Result]:
-    """Grade every submission in ``submissions`` and write ``out/grades.csv``,
-    ``out/feedback/<student>.txt`` (and ``.html``) and the gradebook (``out/gradebook.db``
-    unless ``db_url`` is given). Returns one :class:`Result` per student."""
+                 cell_timeout: float = 60, workers: int = 1, db_url: str | None = None,
+                 show_progress: bool = True, solutions: Path = SOLUTIONS,
+                 regrade: bool = False, limits=None) -> list[Result]:
+    """Grade every submission in ``submissions`` (``workers`` at a time) and write
+    ``out/grades.csv``, ``out/feedback/<student>.txt`` and ``.html``, ``out/results/`` (for
+    resuming) and the gradebook (``out/gradebook.db`` unless ``db_url`` is given).
+    Submissions whose stored result is for the same file and grader are not graded again
+    (unless ``regrade``). Returns one :class:`Result` per student."""
     submissions = Path(submissions).resolve()
     out = Path(out).resolve()
     if out == submissions or submissions in out.parents:
@@ -331,49 +526,75 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     found = find_submissions(submissions)
     for name in roster or []:
         found.setdefault(student_id(name), None)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "feedback").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"grade-{lab}-") as tmp:
-        grader = Grader(lab, Path(tmp), cell_timeout=cell_timeout, solutions=Path(solutions),
-                        feedback_html=feedback_html)
-        results: list[Result] = []
-        from course_lib.train import progress
+    spec = LabSpec(lab, Path(solutions))
+    from course_lib.sandbox import bwrap_path
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(grader.grade, s, p) for s, p in sorted(found.items())]
+    bwrap_path()  # fail early, with the fix, when bubblewrap is missing
+    for sub in ("feedback", "results"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    results: dict[str, Result] = {}
+    todo = []
+    for student, path in sorted(found.items()):
+        digest = _digest(path)
+        stored = out / "results" / f"{student}.json"
+        if not regrade and stored.exists():
+            try:
+                old = Result.from_json(json.loads(stored.read_text()))
+                if old.digest == digest and old.fingerprint == spec.fingerprint:
+                    results[student] = old
+                    continue
+            except (ValueError, TypeError, KeyError):
+                pass
+        todo.append((student, path, digest))
+    qids = [q.qid for q in spec.questions]
+
+    def save(r: Result) -> None:  # as results arrive: an interrupted batch loses nothing
+        results[r.student] = r
+        (out / "results" / f"{r.student}.json").write_text(json.dumps(r.to_json()))
+        (out / "feedback" / f"{r.student}.txt").write_text(feedback_text(lab, r))
+        (out / "feedback" / f"{r.student}.html").write_text(feedback_html(lab, r))
+        write_csv(out / "grades.csv", list(results.values()), qids)
+
+    start = time.monotonic()
+    if todo:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx,
+                                 initializer=_worker_init) as pool:
+            futures = {pool.submit(grade_one, s, str(p) if p else None, lab, str(solutions),
+                                   cell_timeout, limits): (s, d) for s, p, d in todo}
             done = as_completed(futures)
             if show_progress:
+                from course_lib.train import progress
+
                 done = progress(done, total=len(futures), desc=f"grading {lab}")
             for fut in done:
-                r = fut.result()
-                results.append(r)
-                # write as results arrive, so an interrupted batch loses nothing
-                (out / "feedback" / f"{r.student}.txt").write_text(
-                    _summary_text(lab, r, grader.questions))
-                if r.feedback_html:
-                    (out / "feedback" / f"{r.student}.html").write_text(r.feedback_html)
-                write_csv(out / "grades.csv", results, [q for q, _ in grader.questions])
-        if db_url is None:
-            db_path = out / "gradebook.db"
-            db_path.unlink(missing_ok=True)
-            db_url = f"sqlite:///{db_path}"
-        record_gradebook(db_url, grader.master, lab, grader.notebook_name, results)
-    write_csv(out / "grades.csv", results, [q for q, _ in grader.questions])
-    return results
+                student, digest = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as exc:  # a worker process died
+                    r = Result(student, "error", message=f"grader error: {type(exc).__name__}",
+                               fingerprint=spec.fingerprint)
+                r.digest = digest
+                save(r)
+    write_csv(out / "grades.csv", list(results.values()), qids)
+    if db_url is None:
+        db_path = out / "gradebook.db"
+        db_path.unlink(missing_ok=True)
+        db_url = f"sqlite:///{db_path}"
+    record_gradebook(db_url, spec, list(results.values()))
+    ordered = [results[s] for s in sorted(results)]
+    grade_folder.last_graded = sorted(s for s, _, _ in todo)
+    grade_folder.last_summary = summary(ordered, len(todo), time.monotonic() - start, workers)
+    return ordered
 
 
-def write_csv(path: Path, results: list[Result], questions: list[str]) -> None:
-    """One row per student: status, one column per question, total, message."""
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "status", *questions, "total", "message"])
-        for r in sorted(results, key=lambda r: r.student):
-            has_points = r.status in ("graded", "timed out") and bool(r.scores)
-            cells = [f"{r.scores.get(q, 0.0):g}" if has_points else "" for q in questions]
-            total = f"{sum(r.scores.values()):g}" if has_points else ""
-            writer.writerow([r.student, r.status, *cells, total, r.message])
-    tmp.replace(path)
+def summary(results: list[Result], n_graded_now: int, seconds: float, workers: int) -> str:
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
+    line = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no submissions found"
+    now = [r for r in results if r.seconds]
+    per = sum(r.seconds for r in now) / len(now) if now else 0.0
+    return (f"{line}\n{n_graded_now} graded in this run, {len(results) - n_graded_now} reused; "
+            f"{seconds:.1f} s with {workers} worker(s), {per:.1f} s per submission")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,25 +603,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", required=True, help="lab id, e.g. ch01 (a folder of solutions/)")
     parser.add_argument("--out", type=Path, default=ROOT / "grades", help="output folder")
     parser.add_argument("--roster", type=Path, help="text file, one student id per line")
-    parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout in seconds")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--timeout", type=float, default=60,
+                        help="time limit of each cell and each call in seconds")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: out/gradebook.db)")
+    parser.add_argument("--regrade", action="store_true", help="ignore stored results")
+    parser.add_argument("--solutions", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     roster = None
     if args.roster:
         roster = [line.strip() for line in args.roster.read_text().splitlines() if line.strip()]
     try:
-        results = grade_folder(args.submissions, args.lab, args.out, roster=roster,
-                               cell_timeout=args.timeout, workers=args.workers, db_url=args.db)
+        grade_folder(args.submissions, args.lab, args.out, roster=roster,
+                     cell_timeout=args.timeout, workers=args.workers, db_url=args.db,
+                     solutions=args.solutions, regrade=args.regrade)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
-    print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no submissions found")
+    print(grade_folder.last_summary)
     print(f"wrote {args.out / 'grades.csv'} and {args.out / 'feedback'}/")
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
-
