@@ -231,3 +231,85 @@ def exact_match(pred: np.ndarray, tgt: np.ndarray) -> np.ndarray:
             for p, q in zip(pred, tgt, strict=True)
         ]
     )
+
+
+class DecoderStep:
+    """The decoder of ``model`` for the sources ``src (N, T_x)``, as a step function on NumPy
+    tokens: ``step(y_prev (B,), s (B, H)) -> (log_probs (B, K) float64 array, s (B, H))``.
+
+    ``B`` equals N, or is any number of rows when N = 1 (the hypotheses of one beam share the
+    encoder states). :meth:`initial_state` is the decoder's start state ``s^(0) (N, H)``.
+    Everything runs without gradients, in evaluation mode.
+    """
+
+    def __init__(self, model, src):
+        import torch
+
+        self.model = model.eval()
+        self.src = validate.array("src", src, ("N", "T_x"), dtype=np.int64)
+        with torch.no_grad():
+            self.h, self.mask, self.s0 = model.encode(self.src)
+
+    def initial_state(self):
+        """``s^(0) (N, H)``, the encoder's final states (a torch tensor)."""
+        return self.s0.clone()
+
+    def __call__(self, y_prev, s):
+        import torch
+
+        h, mask = self.h, self.mask
+        if len(s) != len(h):
+            if len(h) != 1:
+                raise ValueError(f"s: expected {len(h)} rows (one per source), got {len(s)}")
+            h, mask = h.expand(len(s), -1, -1), mask.expand(len(s), -1)
+        y_prev = torch.as_tensor(np.asarray(y_prev, dtype=np.int64))
+        with torch.no_grad():
+            log_probs, s, _ = self.model.step(y_prev, s, h, mask)
+        return log_probs.double().numpy(), s
+
+
+def beam_search(step, state, beam_step, beam_size: int, max_len: int, alpha: float = 0.0):
+    """Beam search for one input, around a function that does one step of it.
+
+    Starts from one empty hypothesis (score 0, length 0) fed ``<s>``; at every step calls
+    ``step(y_prev (B,), state) -> (log_probs (B, K), state)`` on the hypotheses of the beam,
+    then ``beam_step(log_probs, scores, lengths, finished, beam_size, EOS, alpha) -> (parents,
+    tokens, scores, lengths, finished)`` (each ``(M,)``, best first), and reorders the token
+    histories and the states by ``parents``. Stops when every hypothesis has ended with
+    ``</s>`` or after ``max_len`` tokens. The beam step is the lab's exercise (or the reference
+    of :mod:`course_lib.checks.ch10`); this function only does the bookkeeping.
+
+    Args:
+        step: the decoder, e.g. a :class:`DecoderStep` of one source sentence.
+        state: its start state, first axis of length 1 (indexable by an int array).
+        beam_step: one step of beam search, as above.
+        beam_size, max_len: positive ints.
+        alpha: length-normalisation exponent passed to ``beam_step``.
+
+    Returns:
+        ``hypotheses``: the final beam as ``(tokens, score, normalised score)`` best first
+        (tokens a list without ``</s>``; normalised score = score / length**alpha), and
+        ``history``: one dict per step with the beam's ``tokens (M, t)``, ``scores``,
+        ``lengths``, ``finished`` and ``parents``.
+    """
+    beam_size = validate.positive("beam_size", beam_size, integer=True)
+    max_len = validate.positive("max_len", max_len, integer=True)
+    tokens = np.zeros((1, 0), dtype=np.int64)
+    scores, lengths, finished = np.zeros(1), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=bool)
+    y = np.full(1, BOS, dtype=np.int64)
+    history = []
+    for _ in range(max_len):
+        log_probs, state = step(y, state)
+        out = beam_step(log_probs, scores, lengths, finished, beam_size, EOS, alpha)
+        parents, y, scores, lengths, finished = (np.asarray(a) for a in out)
+        parents, y = parents.astype(np.int64), y.astype(np.int64)
+        tokens = np.concatenate([tokens[parents], y[:, None]], axis=1)
+        state = state[parents]
+        history.append({"tokens": tokens, "scores": scores, "lengths": lengths,
+                        "finished": finished.astype(bool), "parents": parents})
+        if finished.all():
+            break
+    normalised = scores / np.maximum(lengths, 1) ** alpha
+    order = np.argsort(-normalised, kind="stable")
+    hypotheses = [(strip_eos(tokens[i]), float(scores[i]), float(normalised[i])) for i in order]
+    return hypotheses, history

@@ -1,0 +1,313 @@
+"""Public checks of lab 10 (encoder–decoder and beam search) and the references they compare
+with (the encoder–decoder itself lives in :mod:`course_lib.seq2seq`).
+
+Expected values come from torch and from maths, never from the NumPy code students write: one
+step of beam search is ``torch.topk`` over the flattened candidates; greedy decoding is the
+model's own torch ``greedy`` and its teacher-forced log-probabilities; a full beam search wide
+enough to keep every hypothesis must find the best sequence found by scoring *all* sequences.
+Hidden tests call the same checks with other seeds.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
+from course_lib.seq2seq import (
+    BOS,
+    EOS,
+    PAD,
+    DecoderStep,
+    beam_search,
+    make_seq2seq,
+    teacher_forcing_inputs,
+)
+
+# --- references -----------------------------------------------------------------------------
+
+def reference_beam_step(log_probs, scores, lengths, finished, beam_size, eos=EOS, alpha=0.0):
+    """One step of beam search, computed with ``torch.topk`` over all candidates at once.
+
+    Candidates: every live hypothesis ``b`` extended by every token ``k`` (score
+    ``scores[b] + log_probs[b, k]``, length ``lengths[b] + 1``, finished when ``k == eos``), and
+    every finished hypothesis once, unchanged (token ``PAD``). They are ranked by the
+    normalised score ``score / length**alpha`` and the best ``M = min(beam_size, number of
+    candidates)`` are kept, best first.
+
+    Args:
+        log_probs: ``(B, K)`` log-probabilities of the next token (rows of finished hypotheses
+            are ignored).
+        scores, lengths, finished: ``(B,)`` running log-probability, number of tokens and
+            whether the hypothesis has ended with ``eos``.
+
+    Returns:
+        ``parents, tokens, scores, lengths, finished``, each ``(M,)``.
+    """
+    import torch
+
+    lp = torch.as_tensor(np.asarray(log_probs, dtype=np.float64))
+    sc = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+    ln = torch.as_tensor(np.asarray(lengths, dtype=np.float64))
+    fin = torch.as_tensor(np.asarray(finished, dtype=bool))
+    B, K = lp.shape
+    extended = torch.where(fin[:, None], -torch.inf, sc[:, None] + lp).reshape(-1)
+    cand_score = torch.cat([extended, torch.where(fin, sc, -torch.inf)])
+    cand_len = torch.cat([(ln[:, None] + 1).expand(B, K).reshape(-1), ln])
+    key = cand_score / cand_len.clamp(min=1) ** alpha
+    M = min(int(beam_size), int(torch.isfinite(key).sum()))
+    top = torch.topk(key, M).indices
+    new = top < B * K
+    parents = torch.where(new, top // K, top - B * K)
+    tokens = torch.where(new, top % K, PAD)
+    return (parents.numpy(), tokens.numpy(), cand_score[top].numpy(),
+            cand_len[top].long().numpy(), (~new | (tokens == eos)).numpy())
+
+
+def reference_greedy_decode(step, state, max_len):
+    """Greedy decoding of a :class:`~course_lib.seq2seq.DecoderStep` with torch: the model's
+    own ``greedy`` (argmax at every step), the tokens after the first ``</s>`` set to ``PAD``,
+    and the score of each sentence from one teacher-forced pass. ``state`` must be the step's
+    initial state. Returns ``tokens (N, max_len)`` and ``scores (N,)``."""
+    import torch
+
+    if not isinstance(step, DecoderStep):
+        raise TypeError("the reference decodes the course's DecoderStep only")
+    raw, _ = step.model.greedy(step.src, max_len)
+    tokens = pad_after_eos(raw)
+    with torch.no_grad():
+        lp = step.model(step.src, teacher_forcing_inputs(tokens)).double().numpy()
+    return tokens, sequence_log_probs(lp, tokens)
+
+
+def pad_after_eos(tokens):
+    """``tokens (N, T)`` with every token after the first ``</s>`` of its row set to ``PAD``."""
+    tokens = np.array(tokens, dtype=np.int64)
+    ended = np.cumsum(tokens == EOS, axis=1) - (tokens == EOS) > 0  # strictly after an EOS
+    tokens[ended] = PAD
+    return tokens
+
+
+def sequence_log_probs(log_probs, tokens, through_eos=True):
+    """Sum of ``log_probs[n, t, tokens[n, t]]`` over the steps up to and including the first
+    ``</s>`` (all steps when ``through_eos`` is False). ``log_probs (N, T, K)``."""
+    picked = np.take_along_axis(log_probs, np.asarray(tokens)[..., None], axis=2)[..., 0]
+    if not through_eos:
+        return picked.sum(1)
+    upto = np.cumsum(np.asarray(tokens) == EOS, axis=1) - (np.asarray(tokens) == EOS) == 0
+    return (picked * upto).sum(1)
+
+
+def exhaustive_best(step_model, src, max_len, alpha=0.0):
+    """The best sequence by trying them all: every sequence that ends with ``</s>`` within
+    ``max_len`` tokens, or reaches ``max_len`` without it, scored by one teacher-forced pass of
+    the torch model; returns ``(tokens list without </s>, score, normalised score)`` of the one
+    with the largest ``score / length**alpha``. Only for tiny vocabularies and lengths."""
+    import torch
+
+    K = step_model.out.out_features
+    words = [k for k in range(K) if k != EOS]
+    best = ([], -np.inf, -np.inf)
+    for m in range(1, max_len + 1):
+        seqs = [[*p, EOS] for p in itertools.product(words, repeat=m - 1)]
+        if m == max_len:  # and the sequences cut off at max_len without an end token
+            seqs += [list(p) for p in itertools.product(words, repeat=m)]
+        seqs = np.array(seqs, dtype=np.int64)
+        srcs = np.repeat(np.asarray(src, dtype=np.int64), len(seqs), axis=0)
+        with torch.no_grad():
+            lp = step_model(srcs, teacher_forcing_inputs(seqs)).double().numpy()
+        score = sequence_log_probs(lp, seqs, through_eos=False)
+        norm = score / m**alpha
+        i = int(np.argmax(norm))
+        if norm[i] > best[2]:
+            best = ([int(t) for t in seqs[i] if t != EOS], float(score[i]), float(norm[i]))
+    return best
+
+
+# --- the beam step's usual mistakes, as inputs changed before the reference -------------------
+
+def _beam_mistakes(log_probs, scores, lengths, finished, beam_size, alpha):
+    """hint -> the output (parents, tokens, scores, lengths, finished) that a typical mistake
+    produces on these inputs."""
+    fin = np.asarray(finished, dtype=bool)
+    out = {
+        "the running scores are not added (a candidate's score must be the hypothesis's score "
+        "plus the token's log-probability)":
+            reference_beam_step(log_probs, np.where(fin, scores, 0.0), lengths, fin, beam_size,
+                                alpha=alpha),
+        "each hypothesis keeps only its own best next token (take the top-k over the "
+        "flattened (B*K) candidates, not per row)":
+            reference_beam_step(np.where(log_probs == log_probs.max(1, keepdims=True),
+                                         log_probs, -np.inf), scores, lengths, fin, beam_size,
+                                alpha=alpha),
+    }
+    if fin.any():
+        out["finished hypotheses are extended like live ones (freeze them: they stay in the "
+            "beam once, unchanged)"] = reference_beam_step(
+                log_probs, scores, lengths, np.zeros_like(fin), beam_size, alpha=alpha)
+        live = np.flatnonzero(~fin)
+        p, *rest = reference_beam_step(log_probs[live], scores[live], lengths[live],
+                                       fin[live], beam_size, alpha=alpha)
+        out["finished hypotheses are dropped (they compete with the live ones)"] = \
+            (live[p], *rest)
+    if alpha:
+        out["the length normalisation is left out (rank by score / length**alpha)"] = \
+            reference_beam_step(log_probs, scores, lengths, fin, beam_size, alpha=0.0)
+    return out
+
+
+def _same(a, b):
+    return len(a[0]) == len(b[0]) and all(
+        np.allclose(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        for x, y in zip(a, b, strict=True))
+
+
+def make_beam_inputs(rng, B, K, n_finished=0, step=3):
+    """Random inputs of one beam step after ``step`` tokens: ``log_probs (B, K)`` (a
+    log-softmax of random logits, the end token likely in some rows), running ``scores``,
+    ``lengths`` and ``finished`` (the first ``n_finished`` rows ended earlier, so they are
+    shorter)."""
+    logits = rng.normal(0, 1.5, size=(B, K))
+    logits[:, EOS] += rng.normal(0.5, 1.0, size=B)
+    log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    lengths = np.full(B, step, dtype=np.int64)
+    finished = np.zeros(B, dtype=bool)
+    finished[:n_finished] = True
+    lengths[:n_finished] = rng.integers(1, step, size=n_finished) if step > 1 else 1
+    scores = -np.sort(rng.uniform(0.5, 1.5, size=B)) * lengths
+    # finished hypotheses: shorter, with scores spread over the live ones' range, so that the
+    # length normalisation changes which of them stay in the beam
+    scores[:n_finished] = -rng.uniform(0.3, 3.0, size=n_finished) * step
+    return log_probs, scores, lengths, finished
+
+
+def _check_beam_case(fn, what, inputs, beam_size, alpha, mistakes=True):
+    log_probs, scores, lengths, finished = inputs
+    out = call_on_copies(
+        lambda *a: fn(*a, beam_size, EOS, alpha),
+        {"log_probs": log_probs, "scores": scores, "lengths": lengths, "finished": finished})
+    parents, tokens, new_scores, new_lengths, new_finished = unpack(
+        out, 5, "(parents, tokens, scores, lengths, finished)")
+    expected = reference_beam_step(log_probs, scores, lengths, finished, beam_size, alpha=alpha)
+    alts = _beam_mistakes(log_probs, scores, lengths, finished, beam_size, alpha) \
+        if mistakes else {}
+    M, B = len(expected[0]), len(scores)
+    if np.ndim(new_scores) == 1 and len(new_scores) <= B < M:
+        raise CheckFailed(f"{what}: you kept {len(new_scores)} hypotheses, expected {M}: each "
+                          "hypothesis can give several candidates (take the top-k over the "
+                          "flattened (B*K) candidates, not one per row)")
+    actual = (parents, tokens, new_scores, new_lengths, new_finished)
+    names = ("parents", "tokens", "scores", "lengths", "finished")
+    for i in (2, 0, 1, 3, 4):  # the scores first: they show most mistakes
+        note = " (best first, by the normalised score)" if i == 2 else ""
+        compare(f"{what}: the new beam's {names[i]}{note}", actual[i],
+                np.asarray(expected[i], dtype=np.float64), atol=1e-10,
+                alternatives={hint: np.asarray(alt[i], dtype=np.float64)
+                              for hint, alt in alts.items()})
+
+
+def _distinct_case(rng, B, K, n_finished, beam_size, alpha, tries=500):
+    """Draw inputs until every usual mistake that these inputs can show gives a different beam
+    than the right answer (with finished hypotheses: the ones about finished hypotheses and
+    the length normalisation), so a mistaken step cannot pass by luck."""
+    for _ in range(tries):
+        inputs = make_beam_inputs(rng, B, K, n_finished)
+        expected = reference_beam_step(*inputs, beam_size, alpha=alpha)
+        mistakes = _beam_mistakes(*inputs, beam_size, alpha)
+        shown = [hint for hint in mistakes if ("finished" in hint or "normalisation" in hint)
+                 == bool(n_finished)]
+        if not any(_same(expected, mistakes[hint]) for hint in shown):
+            return inputs
+    raise RuntimeError("no distinguishing inputs found")  # pragma: no cover - see the tests
+
+
+def tiny_model(seed, n_tgt=5, eos_bias=0.0):
+    """A small random encoder–decoder without attention (float64), and sources for it."""
+    import torch
+
+    from course_lib import data
+
+    torch.manual_seed(seed)
+    model = make_seq2seq(13, n_tgt, hidden=8, emb=6, attention=None).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.8)
+        model.out.bias[EOS] += eos_bias
+    src, _, _, _ = data.toy_translation(6, 2, 5, seed=seed)
+    return model, src
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+@public_check("beam_search_step")
+def check_beam_search_step(fn, seed: int = 0):
+    """``beam_search_step(log_probs, scores, lengths, finished, beam_size, eos, alpha)`` against
+    ``torch.topk`` on a first step, a middle step and a step with finished hypotheses and
+    length normalisation; then a full beam search with it, wide enough to keep every
+    hypothesis, must find the best of all sequences."""
+    rng = np.random.default_rng(seed)
+    K = int(rng.integers(6, 10))
+    first = (np.log(rng.dirichlet(np.ones(K)))[None], np.zeros(1), np.zeros(1, dtype=np.int64),
+             np.zeros(1, dtype=bool))
+    _check_beam_case(fn, f"first step (one empty hypothesis, K={K}, beam size 3)", first, 3,
+                     0.0, mistakes=False)
+    beam = int(rng.integers(3, 6))
+    _check_beam_case(fn, f"a middle step (B={beam} live hypotheses, K={K}, alpha=0)",
+                     _distinct_case(rng, beam, K, 0, beam, 0.0), beam, 0.0)
+    alpha = float(np.round(rng.uniform(0.5, 1.0), 2))
+    n_fin = int(rng.integers(2, beam))
+    _check_beam_case(fn, f"a step with {n_fin} finished of {beam} hypotheses (alpha={alpha})",
+                     _distinct_case(rng, beam, K, n_fin, beam, alpha), beam, alpha)
+    model, src = tiny_model(seed)
+    for a in (0.0, alpha):
+        step = DecoderStep(model, src[:1])
+        hyps, _ = beam_search(step, step.initial_state(), fn, 5**4, 4, alpha=a)
+        tokens, score, norm = exhaustive_best(model, src[:1], 4, alpha=a)
+        what = (f"full beam search with your step (vocabulary of 5, at most 4 tokens, beam "
+                f"wide enough to keep every hypothesis, alpha={a})")
+        if hyps[0][0] != tokens:
+            raise CheckFailed(f"{what}: best sequence {hyps[0][0]}, but scoring every sequence "
+                              f"finds {tokens} (normalised score {norm:.4f})")
+        compare(f"{what}: the best score", hyps[0][1], score, atol=1e-8)
+
+
+@public_check("greedy_decode")
+def check_greedy_decode(fn, seed: int = 0):
+    """``greedy_decode(step, state, max_len) -> (tokens, scores)`` against the torch model's own
+    greedy decoding (argmax at every step), with padding after ``</s>``, and the scores against
+    one teacher-forced torch pass."""
+    rng = np.random.default_rng(seed)
+    model, src = tiny_model(seed, n_tgt=7, eos_bias=float(rng.uniform(0.8, 1.4)))
+    max_len = 6
+    step = DecoderStep(model, src)
+    out = fn(step, step.initial_state(), max_len)
+    tokens, scores = unpack(out, 2, "(tokens, scores)")
+    exp_tokens, exp_scores = reference_greedy_decode(step, step.initial_state(), max_len)
+    raw, _ = model.greedy(src, max_len)
+    y, s, fed_bos = np.full(len(src), BOS), step.initial_state(), []
+    for _ in range(max_len):  # the mistake of feeding <s> at every step
+        lp, s = step(y, s)
+        fed_bos.append(lp.argmax(1))
+    N = len(src)
+    compare(f"tokens (N={N} sentences, max_len={max_len})", tokens, exp_tokens, atol=0,
+            alternatives={
+                "the tokens after </s> are kept (a finished sentence continues with 0, PAD)": raw,
+                "the decoder is fed <s> at every step instead of the token it just chose":
+                    pad_after_eos(np.stack(fed_bos, 1)),
+            })
+    import torch
+
+    with torch.no_grad():
+        lp_raw = model(src, teacher_forcing_inputs(raw)).double().numpy()
+        lp_exp = model(src, teacher_forcing_inputs(exp_tokens)).double().numpy()
+    picked = np.take_along_axis(lp_exp, exp_tokens[..., None], axis=2)[..., 0]
+    compare("scores (sum of the log-probabilities of the chosen tokens)", scores, exp_scores,
+            atol=1e-8, alternatives={
+                "the score keeps adding log-probabilities after </s>":
+                    sequence_log_probs(lp_raw, raw, through_eos=False),
+                "the log-probability of </s> is left out":
+                    exp_scores - (picked * (exp_tokens == EOS)).sum(1),
+                "probabilities are summed or multiplied instead of log-probabilities added":
+                    np.exp(exp_scores),
+            })
