@@ -14,13 +14,17 @@ Pages stay plain MyST: what every chapter page shares is added here at build tim
 * Fixes of what the browser tests found in the theme's pages: the theme's colour mode starts
   as "auto" (not an empty, invalid mode); sphinx-thebe's scripts, declared twice (a JavaScript
   error) and pointing at a CDN although Thebe is off, are dropped; the bibliography uses list
-  roles instead of the deprecated DPUB roles doc-biblioentry/doc-bibliography.
+  roles instead of the deprecated DPUB roles doc-biblioentry/doc-bibliography; the widget
+  embedder's icon fonts are copied where it looks for them, next to every page with a widget
+  (it asks for ``@jupyter-widgets/html-manager/dist/<font>`` relative to the page).
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import shutil
+from pathlib import Path
 
 from docutils import nodes
 
@@ -156,12 +160,33 @@ def clean_page(app, pagename, templatename, context, doctree) -> None:
                            .replace('role="doc-biblioentry"', 'role="listitem"'))
 
 
+_FONT = re.compile(r"^[0-9a-f]{20}\.(woff2?|ttf|eot|svg)$")
+
+
+def copy_widget_fonts(app, exception) -> None:
+    """Icon fonts of the widget embedder (served from _static by html_static_path) next to
+    each page that embeds a widget, at the page-relative path the embedder requests."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    fonts = [f for f in (out / "_static").iterdir() if _FONT.match(f.name)]
+    folders = {page.parent for page in out.rglob("*.html") if "_static" not in page.parts
+               and "application/vnd.jupyter.widget-view+json" in page.read_text(errors="ignore")}
+    for folder in folders:
+        for sub in ("@jupyter-widgets", "@jupyter-widgets/html-manager/dist"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            for font in fonts:
+                if not (folder / sub / font.name).exists():
+                    shutil.copy2(font, folder / sub / font.name)
+
+
 def setup(app):
     app.add_config_value("course_jupyter_url", DEFAULT_JUPYTER_URL, "html")
     app.connect("config-inited", default_colour_mode)
     app.connect("doctree-resolved", add_chapter_links)
     app.connect("doctree-resolved", add_alt_text)
     app.connect("html-page-context", clean_page, priority=900)
+    app.connect("build-finished", copy_widget_fonts)
     app.add_css_file("course.css")
     # after the MathJax configuration, which Sphinx adds to each page with priority 500
     app.add_js_file("course.js", priority=501)
