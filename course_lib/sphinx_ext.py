@@ -45,12 +45,9 @@ def _chapters(env) -> dict[int, str]:
     return dict(sorted(found.items()))
 
 
-def _link(text: str, uri: str, *classes: str, download: bool = False) -> nodes.reference:
-    ref = nodes.reference("", text, refuri=uri, internal=not uri.startswith("http"),
-                          classes=list(classes))
-    if download:
-        ref["classes"].append("course-download")
-    return ref
+def _link(text: str, uri: str, *classes: str) -> nodes.reference:
+    return nodes.reference("", text, refuri=uri, internal=not uri.startswith("http"),
+                           classes=list(classes))
 
 
 def _sentence(parts: list[nodes.Node]) -> nodes.paragraph:
@@ -69,7 +66,7 @@ def _lab_parts(app, docname: str, number: int) -> list | None:
     ipynb = posixpath.relpath(f"_sources/{lab}.ipynb", here or ".")
     jupyter = app.config.course_jupyter_url.rstrip("/") + f"/ch{number:02d}/ch{number:02d}_lab.ipynb"
     parts = [_link(f"Lab {number}: read it here", app.builder.get_relative_uri(docname, lab)),
-             " · ", _link("download the notebook (.ipynb)", ipynb, download=True),
+             " · ", _link("download the notebook (.ipynb)", ipynb, "course-download"),
              " · ", _link("open it in your JupyterLab", jupyter), " (after ", nodes.literal(
                  "", "make lab"), ")"]
     solution = f"solutions/ch{number:02d}/ch{number:02d}_lab"
