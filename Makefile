@@ -5,7 +5,7 @@
 #   make lab      start JupyterLab on the labs
 #   make slides   reveal.js slides of every chapter and lab, offline, into _build/slides
 #   make grade SUBMISSIONS=dir LAB=ch01   grade a folder of submissions into grades/
-#   make bench    time the course (tables in benchmarks/results/)
+#   make bench    time the course (tables in benchmarks/results/; BENCH_ARGS="--only layers")
 #   make clean    remove builds and caches (keeps .venv and node_modules)
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -120,7 +120,7 @@ grade: install
 	$(PY) -m course_lib.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS)
 
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 lock: install
 	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu//' | \

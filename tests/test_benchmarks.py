@@ -1,0 +1,81 @@
+"""The benchmark helpers: medians, ratios, budgets and the table writer (no timing here)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import table  # noqa: E402
+from labcode import lab_functions  # noqa: E402
+
+
+def test_median_of_odd_and_even_counts():
+    assert table.median([3.0, 1.0, 2.0]) == 2.0
+    assert table.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    with pytest.raises(ValueError):
+        table.median([])
+
+
+def test_row_ratio_is_seconds_over_reference():
+    r = table.row("x", 3.0, reference=2.0)
+    assert r["ratio"] == 1.5
+    assert table.row("y", 3.0)["ratio"] is None
+    assert table.row("z", None, ratio=1.66)["ratio"] == 1.66
+
+
+@pytest.mark.parametrize(("r", "expected"), [
+    (table.row("a", 59.0, limit=("seconds", 60)), True),
+    (table.row("b", 61.0, limit=("seconds", 60)), False),
+    (table.row("c", 1.2, reference=1.0, limit=("ratio", 1.0)), False),
+    (table.row("d", 0.9, reference=1.0, limit=("ratio", 1.0)), True),
+    (table.row("e", 1.05, reference=1.0, limit=("overhead", 0.10)), True),
+    (table.row("f", 1.15, reference=1.0, limit=("overhead", 0.10)), False),
+    (table.row("g", 5.0), None),
+    (table.row("h", None, limit=("seconds", 90)), None),  # target not reached: no verdict
+])
+def test_meets_compares_the_budgeted_field(r, expected):
+    assert table.meets(r) is expected
+
+
+def test_budget_text_round_trips():
+    for limit in (("seconds", 60), ("seconds", 300), ("ratio", 1.0), ("overhead", 0.1), None):
+        assert table.parse_budget(table.budget_text(limit)) == limit
+
+
+def test_markdown_has_one_line_per_row_and_verdicts():
+    rows = [table.row("lab ch01", 14.4, cpu_seconds=12.6, limit=("seconds", 60)),
+            table.row("layer", 0.0125, reference=0.01, limit=("ratio", 1.0), note="a | b")]
+    text = table.markdown(rows, ["Measured today."])
+    lines = text.strip().splitlines()
+    assert lines[0] == "Measured today."
+    assert lines[-2].startswith("| lab ch01 | 14.4 | 12.6 |") and "| ok |" in lines[-2]
+    assert "| 0.013 |" in lines[-1] and "| 1.25 |" in lines[-1] and "MISSED" in lines[-1]
+    assert "a / b" in lines[-1]  # a pipe in a note must not split the cell
+    assert all(line.count("|") == 9 for line in lines if line.startswith("|"))
+
+
+def test_write_then_read_csv_and_merge(tmp_path):
+    rows = [table.row("a", 1.0, limit=("seconds", 60)), table.row("b", 2.0, reference=4.0)]
+    table.write(rows, ["x"], tmp_path)
+    assert (tmp_path / "latest.md").read_text().startswith("x\n")
+    with open(tmp_path / "latest.csv", newline="") as f:
+        assert [r["item"] for r in csv.DictReader(f)] == ["a", "b"]
+    back = table.read_csv(tmp_path / "latest.csv")
+    assert back[0]["seconds"] == 1.0 and back[0]["limit"] == ("seconds", 60.0)
+    assert back[1]["ratio"] == 0.5
+    merged = table.merge(back, [table.row("b", 3.0), table.row("c", 1.0)])
+    assert [r["item"] for r in merged] == ["a", "b", "c"]
+    assert merged[1]["seconds"] == 3.0
+    assert table.read_csv(tmp_path / "missing.csv") == []
+
+
+def test_lab_functions_loads_definitions_without_running_the_lab():
+    ns = lab_functions("ch04")
+    # the given forward pass and the reference backward pass, nothing computed at top level
+    assert callable(ns["rnn_forward"]) and callable(ns["rnn_backward"])
+    assert "x_demo" not in ns
