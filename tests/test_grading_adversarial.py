@@ -88,9 +88,7 @@ ATTACKS = {
         "c11.check_masked_softmax = lambda *a, **k: CheckResult('masked_softmax', True)\n"
         "check_masked_softmax = c11.check_masked_softmax\n"
         "core.compare = lambda *a, **k: None\n"
-        "CheckResult.__bool__ = lambda self: True\n"
-        "import course_lib.grading as g\n"
-        "g.grade_notebook = lambda *a, **k: None\n")}),
+        "CheckResult.__bool__ = lambda self: True\n")}),
         "graded", {**FULL, "masked_softmax": 0}),
     "patch_builtins": (_edit(replace={DOUBLE: (
         "import builtins\n"
@@ -215,7 +213,7 @@ def hostile_class(tmp_path_factory):
     before = _digest(subs, FIXTURES, *course)
     # tighter limits than the defaults, so that the fork bomb and the memory hog hit them fast
     limits = sandbox.Limits(processes=128, memory_bytes=3 * 2 ** 30)
-    results = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=5,
+    results = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
                                    workers=2, solutions=FIXTURES, show_progress=False,
                                    limits=limits)
     after = _digest(subs, FIXTURES, *course)
