@@ -235,7 +235,8 @@ def exact_match(pred: np.ndarray, tgt: np.ndarray) -> np.ndarray:
 
 class DecoderStep:
     """The decoder of ``model`` for the sources ``src (N, T_x)``, as a step function on NumPy
-    tokens: ``step(y_prev (B,), s (B, H)) -> (log_probs (B, K) float64 array, s (B, H))``.
+    arrays: ``step(y_prev (B,), s (B, H)) -> (log_probs (B, K), s (B, H))``, all float64
+    except the integer tokens, so a lab's NumPy code never touches a tensor.
 
     ``B`` equals N, or is any number of rows when N = 1 (the hypotheses of one beam share the
     encoder states). :meth:`initial_state` is the decoder's start state ``s^(0) (N, H)``.
@@ -248,16 +249,18 @@ class DecoderStep:
         self.model = model.eval()
         self.src = validate.array("src", src, ("N", "T_x"), dtype=np.int64)
         with torch.no_grad():
-            self.h, self.mask, self.s0 = model.encode(self.src)
+            self.h, self.mask, s0 = model.encode(self.src)
+        self.s0 = s0.double().numpy()
 
-    def initial_state(self):
-        """``s^(0) (N, H)``, the encoder's final states (a torch tensor)."""
-        return self.s0.clone()
+    def initial_state(self) -> np.ndarray:
+        """``s^(0) (N, H)``, the encoder's final states (a new float64 array each call)."""
+        return self.s0.copy()
 
     def __call__(self, y_prev, s):
         import torch
 
         h, mask = self.h, self.mask
+        s = torch.as_tensor(np.asarray(s), dtype=h.dtype)
         if len(s) != len(h):
             if len(h) != 1:
                 raise ValueError(f"s: expected {len(h)} rows (one per source), got {len(s)}")
@@ -265,7 +268,7 @@ class DecoderStep:
         y_prev = torch.as_tensor(np.asarray(y_prev, dtype=np.int64))
         with torch.no_grad():
             log_probs, s, _ = self.model.step(y_prev, s, h, mask)
-        return log_probs.double().numpy(), s
+        return log_probs.double().numpy(), s.double().numpy()
 
 
 def beam_search(step, state, beam_step, beam_size: int, max_len: int, alpha: float = 0.0):
@@ -281,7 +284,7 @@ def beam_search(step, state, beam_step, beam_size: int, max_len: int, alpha: flo
 
     Args:
         step: the decoder, e.g. a :class:`DecoderStep` of one source sentence.
-        state: its start state, first axis of length 1 (indexable by an int array).
+        state: its start state, first axis of length 1 (an array, indexable by an int array).
         beam_step: one step of beam search, as above.
         beam_size, max_len: positive ints.
         alpha: length-normalisation exponent passed to ``beam_step``.
