@@ -255,21 +255,20 @@ def words(tokens, vocab) -> list[str]:
     return out
 
 
-def attention_on_image(ax, image, weights, grid, title: str | None = None) -> None:
+def attention_on_image(ax, image, weights, grid, title: str | None = None,
+                       vmax: float = 0.3) -> None:
     """Show where a captioner looks: the weights ``(L,)`` over a ``grid = (G_h, G_w)`` as a
     grey glow behind the shapes of ``image (3, S, S)`` (a scene on black, from
-    :func:`course_lib.data.shape_scenes`), brighter for larger weights (square-root scale,
-    0 to 1; each grid cell covers ``S/G_h x S/G_w`` pixels, smoothly interpolated). A white
-    frame marks the cell with the largest weight."""
-    from matplotlib.colors import PowerNorm
+    :func:`course_lib.data.shape_scenes`): black for weight 0, white for ``vmax`` or more, each
+    grid cell covering ``S/G_h x S/G_w`` pixels, smoothly interpolated. The shapes are drawn
+    slightly transparent over the glow; a white frame marks the cell with the largest weight."""
     from matplotlib.patches import Rectangle
 
     image = np.asarray(image, dtype=np.float64).transpose(1, 2, 0)
     S = image.shape[0]
     w = np.asarray(weights, dtype=np.float64).reshape(grid)
-    ax.imshow(w, cmap="gray", norm=PowerNorm(0.5, vmin=0, vmax=1), extent=(0, S, S, 0),
-              interpolation="bilinear")
-    lit = (image.max(-1, keepdims=True) > 0) * 0.9
+    ax.imshow(w, cmap="gray", vmin=0, vmax=vmax, extent=(0, S, S, 0), interpolation="bilinear")
+    lit = (image.max(-1, keepdims=True) > 0) * 0.7
     ax.imshow(np.concatenate([image, lit], -1), extent=(0, S, S, 0), interpolation="nearest")
     r, c = np.unravel_index(int(np.argmax(w)), grid)
     ch, cw = S / grid[0], S / grid[1]
