@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -185,16 +186,18 @@ def charlm(target_bpc: float = 0.5, max_epochs: int = 40) -> dict:
             "reached": bpc < target_bpc}
 
 
-def run(name: str) -> dict:
-    """One benchmark of this module in a fresh interpreter (torch with one thread)."""
-    code = (f"import sys, json, torch; torch.set_num_threads(1); sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r}); "
-            f"import training; print(json.dumps(training.{name}()))")
+def run(call: str) -> dict:
+    """One benchmark of this module, e.g. ``run("loops(repeat=5)")``, in a fresh interpreter
+    (torch with one thread)."""
+    here = str(Path(__file__).resolve().parent)
+    code = (f"import sys, json, torch; torch.set_num_threads(1); sys.path.insert(0, {here!r}); "
+            f"import training; print(json.dumps(training.{call}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"training benchmark {name} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"training benchmark {call} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
-    print(run(sys.argv[1]))
+    print(run(sys.argv[1] + "()"))
