@@ -20,3 +20,19 @@ def solution_functions(lab: str) -> dict:
         if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in src:
             exec(compile(src, str(path), "exec"), namespace)  # noqa: S102 - our own notebook
     return namespace
+
+
+def stub(*args, **kwargs):
+    """An exercise left at its stub."""
+    raise NotImplementedError()
+
+
+def fails_with(check, fn, *fragments) -> str:
+    """Assert that ``check`` rejects ``fn`` (implemented, not passed) with a message holding every
+    one of ``fragments``; return the message."""
+    res = check(fn, quiet=True)
+    assert not res and res.implemented, res.messages
+    text = " ".join(res.messages)
+    for frag in fragments:
+        assert frag in text, text
+    return text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from labs import solution_functions
+from labs import fails_with, solution_functions, stub
 
 from course_lib.checks import ch12
 
@@ -59,19 +59,6 @@ def attention_penalty(alpha, y, lam):
 
 MINE = {"feature_grid": feature_grid, "soft_attention": soft_attention,
         "masked_cross_entropy": masked_cross_entropy, "attention_penalty": attention_penalty}
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _fails_with(check, fn, *fragments):
-    res = check(fn, quiet=True)
-    assert not res and res.implemented, res.messages
-    text = " ".join(res.messages)
-    for frag in fragments:
-        assert frag in text, text
-    return text
 
 
 # --- references against maths and torch's own layers ---------------------------------------------
@@ -132,12 +119,12 @@ def test_stubs_report_not_implemented(check, capsys):
 # --- the usual mistakes fail with their hint ---------------------------------------------------------
 
 def test_feature_grid_mistakes():
-    _fails_with(ch12.check_feature_grid, lambda f: f.reshape(f.shape[0], -1, f.shape[1]),
+    fails_with(ch12.check_feature_grid, lambda f: f.reshape(f.shape[0], -1, f.shape[1]),
                 "without moving the channel axis")
-    _fails_with(ch12.check_feature_grid,
+    fails_with(ch12.check_feature_grid,
                 lambda f: f.transpose(0, 3, 2, 1).reshape(f.shape[0], -1, f.shape[1]),
                 "column by column")
-    _fails_with(ch12.check_feature_grid, lambda f: f.reshape(*f.shape[:2], -1),
+    fails_with(ch12.check_feature_grid, lambda f: f.reshape(*f.shape[:2], -1),
                 "channel axis must come last")
 
 
@@ -148,11 +135,11 @@ def test_soft_attention_mistakes():
         a /= a.sum(1, keepdims=True)
         return r, a, np.einsum("nl,nld->nd", a, h)
 
-    _fails_with(ch12.check_soft_attention, no_tanh, "tanh is left out")
-    _fails_with(ch12.check_soft_attention,
+    fails_with(ch12.check_soft_attention, no_tanh, "tanh is left out")
+    fails_with(ch12.check_soft_attention,
                 lambda h, s, W_h, W_s, b, v: soft_attention(h, s, W_h, W_s, 0 * b, v),
                 "bias b is left out")
-    _fails_with(ch12.check_soft_attention,
+    fails_with(ch12.check_soft_attention,
                 lambda h, s, W_h, W_s, b, v: soft_attention(h, 0 * s, W_h, W_s, b, v),
                 "W_s s_prev is left out")
 
@@ -162,51 +149,51 @@ def test_soft_attention_mistakes():
         a /= a.sum(0, keepdims=True)
         return r, a, np.einsum("nl,nld->nd", a, h)
 
-    _fails_with(ch12.check_soft_attention, batch_softmax, "over the batch axis")
+    fails_with(ch12.check_soft_attention, batch_softmax, "over the batch axis")
 
     def plain_mean(h, s, W_h, W_s, b, v):
         r, a, _ = soft_attention(h, s, W_h, W_s, b, v)
         return r, a, h.mean(1)
 
-    _fails_with(ch12.check_soft_attention, plain_mean, "plain average")
-    _fails_with(ch12.check_soft_attention, lambda *args: soft_attention(*args)[:2],
+    fails_with(ch12.check_soft_attention, plain_mean, "plain average")
+    fails_with(ch12.check_soft_attention, lambda *args: soft_attention(*args)[:2],
                 "return a tuple (r, a, c)")
 
 
 def test_masked_cross_entropy_mistakes():
-    _fails_with(ch12.check_masked_cross_entropy, lambda z, y: float(nll(z, y).mean()),
+    fails_with(ch12.check_masked_cross_entropy, lambda z, y: float(nll(z, y).mean()),
                 "padding is not masked")
-    _fails_with(ch12.check_masked_cross_entropy,
+    fails_with(ch12.check_masked_cross_entropy,
                 lambda z, y: float(nll(z, y)[y != 0].sum() / y.size), "all N*T positions")
-    _fails_with(ch12.check_masked_cross_entropy,
+    fails_with(ch12.check_masked_cross_entropy,
                 lambda z, y: float(np.mean([nll(z, y)[n][y[n] != 0].mean()
                                             for n in range(len(y))])),
                 "each caption's mean")
-    _fails_with(ch12.check_masked_cross_entropy,
+    fails_with(ch12.check_masked_cross_entropy,
                 lambda z, y: float(nll(z, y, axis=1)[y != 0].mean()), "time axis")
-    _fails_with(ch12.check_masked_cross_entropy, lambda z, y: nll(z, y), "one number")
+    fails_with(ch12.check_masked_cross_entropy, lambda z, y: nll(z, y), "one number")
 
     def unstable(z, y):
         p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
         return float(-np.log(np.take_along_axis(p, y[..., None], -1)[..., 0])[y != 0].mean())
 
     with np.errstate(all="ignore"):
-        _fails_with(ch12.check_masked_cross_entropy, unstable, "large logits")
+        fails_with(ch12.check_masked_cross_entropy, unstable, "large logits")
 
 
 def test_attention_penalty_mistakes():
     def unmasked(alpha, y, lam):
         return lam * float(((1 - alpha.sum(1)) ** 2).sum(1).mean())
 
-    _fails_with(ch12.check_attention_penalty, unmasked, "padding steps are not masked")
+    fails_with(ch12.check_attention_penalty, unmasked, "padding steps are not masked")
 
     def wrong_axis(alpha, y, lam):
         return lam * float(((1 - alpha.sum(2)) ** 2).sum(1).mean())
 
-    _fails_with(ch12.check_attention_penalty, wrong_axis, "wrong axis")
-    _fails_with(ch12.check_attention_penalty,
+    fails_with(ch12.check_attention_penalty, wrong_axis, "wrong axis")
+    fails_with(ch12.check_attention_penalty,
                 lambda a, y, lam: attention_penalty(a, y, lam) * len(y), "summed over the batch")
-    _fails_with(ch12.check_attention_penalty, lambda a, y, lam: attention_penalty(a, y, 1.0),
+    fails_with(ch12.check_attention_penalty, lambda a, y, lam: attention_penalty(a, y, 1.0),
                 "lam is left out")
 
 
@@ -221,8 +208,8 @@ def test_student_exceptions_and_in_place_changes_do_not_escape():
         alpha *= (y != 0)[..., None]
         return attention_penalty(alpha, y, lam)
 
-    _fails_with(ch12.check_attention_penalty, in_place, "in place")
-    _fails_with(ch12.check_masked_cross_entropy, lambda z, y: None, "returned None")
+    fails_with(ch12.check_attention_penalty, in_place, "in place")
+    fails_with(ch12.check_masked_cross_entropy, lambda z, y: None, "returned None")
 
 
 def test_checks_leave_the_random_state_alone():
