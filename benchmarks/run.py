@@ -84,8 +84,13 @@ def _bench_notebooks(paths: list[Path], load: str, label: str, repeat: int) -> l
     times; median wall and CPU seconds, and the kernel's peak memory."""
     rows = []
     for path in paths:
-        runs = [_run([PY, "-c", load + EXECUTE, str(path), str(path.parent)])
-                for _ in range(repeat)]
+        try:
+            runs = [_run([PY, "-c", load + EXECUTE, str(path), str(path.parent)])
+                    for _ in range(repeat)]
+        except RuntimeError as err:  # report it and go on with the other notebooks
+            rows.append(table.row(label.format(path=path), limit=("seconds", 60),
+                                  note="FAILED: " + str(err).splitlines()[-1][:200], mib=0))
+            continue
         mib = max(int(r[2].split()[-1]) for r in runs) / 1024
         rows.append(table.row(label.format(path=path), table.median(r[0] for r in runs),
                               cpu_seconds=table.median(r[1] for r in runs),
@@ -94,8 +99,15 @@ def _bench_notebooks(paths: list[Path], load: str, label: str, repeat: int) -> l
     return rows
 
 
+def _tracked(pattern: str) -> list[Path]:
+    """Committed files matching ``pattern`` (work in progress of others is not measured)."""
+    names = subprocess.run(["git", "ls-files", pattern], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    return sorted(ROOT / name for name in names)
+
+
 def bench_labs(repeat: int) -> list[dict]:
-    rows = _bench_notebooks(sorted(ROOT.glob("solutions/*/*.ipynb")), LAB_CODE,
+    rows = _bench_notebooks(_tracked("solutions/*/*.ipynb"), LAB_CODE,
                             "lab {path.parent.name} (solution, executed)", repeat)
     largest = max(rows, key=lambda r: r["mib"])
     rows.append(table.row("peak memory of the largest lab", note=f"{largest['mib']:.0f} MiB "
@@ -105,7 +117,7 @@ def bench_labs(repeat: int) -> list[dict]:
 
 def bench_pages(repeat: int) -> list[dict]:
     """Execute each book page the way the build does (MyST read into a notebook)."""
-    return _bench_notebooks(sorted(ROOT.glob("book/ch*.md")), PAGE_CODE,
+    return _bench_notebooks(_tracked("book/ch*.md"), PAGE_CODE,
                             "page {path.stem} (executed)", repeat)
 
 
