@@ -181,7 +181,7 @@ def charlm(target_bpc: float = 0.5, max_epochs: int = 40) -> dict:
         lm.eval()
         with torch.no_grad():
             nats = F.cross_entropy(lm(test_ids[:-1].unsqueeze(0))[0], test_ids[1:]).item()
-        bpc = nats / np.log(2)
+        bpc = float(nats / np.log(2))
     return {"seconds": time.perf_counter() - t0, "epochs": epochs, "value": bpc,
             "reached": bpc < target_bpc}
 
