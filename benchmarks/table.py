@@ -36,10 +36,10 @@ def budget_text(limit) -> str:
         return ""
     field, value = limit
     if field == "seconds":
-        return f"<= {value:g} s"
+        return f"≤ {value:g} s"
     if field == "overhead":
-        return f"overhead <= {value:.0%}"
-    return f"{field} <= {value:g}"
+        return f"overhead ≤ {value:.0%}"
+    return f"{field} ≤ {value:g}"
 
 
 def meets(r: dict) -> bool | None:
@@ -130,7 +130,7 @@ def read_csv(path: Path) -> list[dict]:
 
 def parse_budget(text: str):
     """Inverse of :func:`budget_text`."""
-    text = text.strip()
+    text = text.replace("≤", "<=").replace(" ", " ").strip()
     if not text:
         return None
     if text.startswith("overhead <= "):
