@@ -519,11 +519,14 @@ class SandboxKernel:
                 "--unshare-cgroup-try", "--hostname", "sandbox"]
         if self.uid is None:
             cmd.append("--unshare-user")
-        cmd += _system_binds() + _python_binds()
+        # The empty /tmp and HOME are mounted first, the Python install and course_lib after:
+        # a course checked out under /tmp (as CI's clones are) stays visible inside.
+        cmd += _system_binds()
         cmd += ["--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/tmp",
-                "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/home/student",
-                "--bind", str(self.sockdir), str(self.sockdir),
+                "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/home/student"]
+        cmd += _python_binds()
+        cmd += ["--bind", str(self.sockdir), str(self.sockdir),
                 "--chdir", "/home/student"]
         if self.uid is not None:
             cmd += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
