@@ -209,14 +209,12 @@ def train_captioner(
     def step(batch):
         x, ti, to = (torch.as_tensor(b) for b in batch)
         keep = int((to != PAD).sum(1).max())  # drop padding columns shared by the batch
-        model.train()
-        opt.zero_grad()
-        log_probs, weights = model(x, ti[:, :keep])
-        loss, _, _ = caption_loss(log_probs, to[:, :keep], weights, lam)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item()
+
+        def loss():
+            log_probs, weights = model(x, ti[:, :keep])
+            return caption_loss(log_probs, to[:, :keep], weights, lam)[0]
+
+        return train.optimizer_step(model, opt, loss, clip=1.0)
 
     return train.fit(
         step,

@@ -192,16 +192,14 @@ def train_seq2seq(
         s, ti, to = (torch.as_tensor(b) for b in batch)
         keep = int((s != PAD).sum(1).max())  # trim padding columns shared by the batch
         keep_t = int((to != PAD).sum(1).max())
-        model.train()
-        opt.zero_grad()
-        logp = model(s[:, :keep], ti[:, :keep_t])
-        loss = torch.nn.functional.nll_loss(
-            logp.reshape(-1, logp.shape[-1]), to[:, :keep_t].reshape(-1), ignore_index=PAD
-        )
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item()
+
+        def loss():
+            logp = model(s[:, :keep], ti[:, :keep_t])
+            return torch.nn.functional.nll_loss(
+                logp.reshape(-1, logp.shape[-1]), to[:, :keep_t].reshape(-1), ignore_index=PAD
+            )
+
+        return train.optimizer_step(model, opt, loss, clip=1.0)
 
     return train.fit(
         step,

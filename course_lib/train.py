@@ -112,17 +112,25 @@ def torch_step(model, loss_fn: Callable, optimizer, clip: float | None = None) -
     """Build a :func:`fit` step for a torch ``model``: ``batch = (inputs, targets)``;
     forward, ``loss_fn(model(inputs), targets)``, backward, optional gradient-norm clipping,
     optimizer step."""
-    import torch
 
     def step(batch) -> float:
         inputs, targets = batch
-        model.train()
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        return loss.item()
+        return optimizer_step(model, optimizer, lambda: loss_fn(model(inputs), targets), clip)
 
     return step
+
+
+def optimizer_step(model, optimizer, compute_loss: Callable, clip: float | None = None) -> float:
+    """One update of a torch ``model``: train mode, zero the gradients, ``compute_loss()``,
+    backward, optional gradient-norm clipping at ``clip``, optimizer step. Returns the loss as a
+    float. The one update rule behind :func:`torch_step` and the course's custom training steps."""
+    import torch
+
+    model.train()
+    optimizer.zero_grad()
+    loss = compute_loss()
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item()
