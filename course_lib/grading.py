@@ -55,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -468,13 +468,10 @@ def write_csv(path: Path, results: list[Result], questions: list[str]) -> None:
     tmp.replace(path)
 
 
-def record_gradebook(db_url: str, spec: LabSpec, results: list[Result]) -> None:
-    """Write the scores of graded submissions into the nbgrader gradebook at ``db_url``."""
-    import warnings
-
-    from nbgrader.api import Gradebook
-
-    warnings.filterwarnings("ignore", message=".*not in session.*")
+def prepare_gradebook(db_url: str, spec: LabSpec) -> None:
+    """Create (or update) the lab's assignment, notebook and cells in the nbgrader gradebook at
+    ``db_url`` with ``nbgrader generate_assignment``. It takes about ten seconds (nbgrader's
+    imports, alembic), so :func:`grade_folder` runs it in the background while it grades."""
     with tempfile.TemporaryDirectory(prefix=f"gradebook-{spec.lab}-") as course:
         source = Path(course) / "source" / spec.lab
         source.mkdir(parents=True)
@@ -489,6 +486,20 @@ def record_gradebook(db_url: str, spec: LabSpec, results: list[Result]) -> None:
         )
     if proc.returncode != 0:
         raise RuntimeError(f"could not create the gradebook at {db_url}:\n{proc.stderr[-2000:]}")
+    import nbgrader.api  # noqa: F401 (warm the import for record_gradebook, in the background)
+
+
+def record_gradebook(db_url: str, spec: LabSpec, results: list[Result],
+                     prepared: bool = False) -> None:
+    """Write the scores of graded submissions into the nbgrader gradebook at ``db_url``
+    (preparing it first unless ``prepared``)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    if not prepared:
+        prepare_gradebook(db_url, spec)
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     with Gradebook(db_url) as gb:
         for r in results:
             if r.status not in WITH_POINTS:
@@ -555,6 +566,13 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
         (out / "feedback" / f"{r.student}.html").write_text(feedback_html(lab, r))
         write_csv(out / "grades.csv", list(results.values()), qids)
 
+    if db_url is None:
+        db_path = out / "gradebook.db"
+        db_path.unlink(missing_ok=True)
+        db_url = f"sqlite:///{db_path}"
+    background = ThreadPoolExecutor(max_workers=1)  # the gradebook is made while we grade
+    prepared = background.submit(prepare_gradebook, db_url, spec)
+    background.shutdown(wait=False)
     start = time.monotonic()
     if todo:
         ctx = multiprocessing.get_context("spawn")
@@ -577,11 +595,8 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
                 r.digest = digest
                 save(r)
     write_csv(out / "grades.csv", list(results.values()), qids)
-    if db_url is None:
-        db_path = out / "gradebook.db"
-        db_path.unlink(missing_ok=True)
-        db_url = f"sqlite:///{db_path}"
-    record_gradebook(db_url, spec, list(results.values()))
+    prepared.result()  # its error, if any, now that the grades are safe on disk
+    record_gradebook(db_url, spec, list(results.values()), prepared=True)
     ordered = [results[s] for s in sorted(results)]
     grade_folder.last_graded = sorted(s for s, _, _ in todo)
     grade_folder.last_summary = summary(ordered, len(todo), time.monotonic() - start, workers)

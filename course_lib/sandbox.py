@@ -502,7 +502,8 @@ class SandboxKernel:
 
     # lifecycle
     def __enter__(self) -> SandboxKernel:
-        self.start()
+        if self.proc is None:  # ``with kernel:`` after an explicit start() starts nothing more
+            self.start()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -179,6 +179,21 @@ def test_the_kernel_sees_no_course_files_no_network_and_is_unprivileged():
         sandbox.release_slot(slot)
 
 
+def test_entering_a_started_kernel_starts_no_second_one():
+    """grade_notebook starts the kernel (to report a failed start) and then enters it."""
+    slot = sandbox.acquire_slot()
+    try:
+        kernel = sandbox.SandboxKernel(slot=slot)
+        kernel.start()
+        first = kernel.proc
+        with kernel:
+            assert kernel.proc is first
+            assert kernel.execute("print(6 * 7)", timeout=30).text.strip() == "42"
+        assert first.poll() is not None  # closed on exit: no kernel left running
+    finally:
+        sandbox.release_slot(slot)
+
+
 def test_proxy_calls_pass_arrays_callbacks_generators_and_gradients():
     import numpy as np
     import torch
