@@ -1,5 +1,8 @@
-"""Tests of lab 7's public checks: correct LSTM/GRU steps pass (and match torch and numerical
-gradients), the typical mistakes fail with their hint, and a stub reports "not implemented"."""
+"""Tests of lab 7's public checks: correct LSTM/GRU steps and GRU layers pass (and match torch
+and numerical gradients), the typical mistakes fail with their hint, and a stub reports "not
+implemented"."""
+
+import functools
 
 import numpy as np
 import pytest
@@ -51,6 +54,46 @@ def gru_step_forward(x, h_prev, U, W, b_x, b_h):
     return (1 - z) * n + z * h_prev, None
 
 
+def gru_forward(x, h0, U, W, b_x, b_h, slip=None):
+    """A GRU layer, one step at a time; ``slip`` makes one typical mistake of the forward pass."""
+    hs, caches, h = [], [], h0
+    for t in range(x.shape[1]):
+        xr, xz, xn = np.split(x[:, t] @ U.T + b_x, 3, axis=1)
+        hr, hz, hn = np.split(h @ W.T + b_h, 3, axis=1)
+        r, z = sig(xr + hr), sig(xz + hz)
+        n = np.tanh(xn + hn if slip == "no_reset" else xn + r * hn)
+        caches.append((x[:, t], h, r, z, n, hn))
+        h = z * n + (1 - z) * h if slip == "z_swapped" else (1 - z) * n + z * h
+        hs.append(h)
+    return np.stack(hs, 1), (caches, U, W)
+
+
+def gru_backward(dh, cache, slip=None):
+    """Its backpropagation through time; ``slip`` makes one typical mistake."""
+    caches, U, W = cache
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, U.shape[1]))
+    dU, dW, db_x, db_h = np.zeros_like(U), np.zeros_like(W), np.zeros(3 * H), np.zeros(3 * H)
+    dh_next = np.zeros((N, H))
+    for t in reversed(range(T)):
+        x_t, h_prev, r, z, n, hn = caches[t]
+        dh_t = dh[:, t] if slip == "no_dh_next" else dh[:, t] + dh_next
+        dz = dh_t * (n - h_prev) if slip == "dz_sign" else dh_t * (h_prev - n)
+        dpre = dh_t * (1 - z) * (1 - n**2)
+        da_r, da_z = dpre * hn * r * (1 - r), dz * z * (1 - z)
+        da_x = np.concatenate([da_r, da_z, dpre], axis=1)
+        da_h = np.concatenate([da_r, da_z, dpre if slip == "no_r_in_dah" else dpre * r], axis=1)
+        dx[:, t] = da_x @ U
+        dU += da_x.T @ x_t
+        dW += da_h.T @ h_prev
+        db_x += da_x.sum(0)
+        db_h += da_h.sum(0)
+        dh_next = da_h @ W if slip == "no_direct_path" else da_h @ W + dh_t * z
+        if slip == "first_state" and t == 0:
+            dh_next = dh_t
+    return dx, dh_next, dU, dW, db_x, db_h
+
+
 def _messages(check, *args):
     res = check(*args, quiet=True)
     return res, " ".join(res.messages)
@@ -65,6 +108,12 @@ def test_correct_implementations_pass(seed):
                                          quiet=True)
     assert ch07.check_lstm_forward(lstm_forward, seed=seed, quiet=True)
     assert ch07.check_gru_step_forward(gru_step_forward, seed=seed, quiet=True)
+    assert ch07.check_gru_forward(gru_forward, seed=seed, quiet=True)
+    assert ch07.check_gru_backward(gru_backward, gru_forward, seed=seed, quiet=True)
+    # the torch references pass their own checks (the labs fall back on them)
+    assert ch07.check_gru_forward(ch07.reference_gru_forward, seed=seed, quiet=True)
+    assert ch07.check_gru_backward(ch07.reference_gru_backward, ch07.reference_gru_forward,
+                                   seed=seed, quiet=True)
 
 
 def test_references_match_torch_layers_and_numerical_gradients():
@@ -190,8 +239,9 @@ def test_stubs_and_crashes_never_raise(capsys):
         raise NotImplementedError()
 
     for check, extra in ((ch07.check_lstm_step_forward, ()), (ch07.check_lstm_forward, ()),
-                         (ch07.check_gru_step_forward, ()),
-                         (ch07.check_lstm_step_backward, (stub,))):
+                         (ch07.check_gru_step_forward, ()), (ch07.check_gru_forward, ()),
+                         (ch07.check_lstm_step_backward, (stub,)),
+                         (ch07.check_gru_backward, (stub,))):
         res = check(stub, *extra, quiet=True)
         assert not res and not res.implemented
         assert check(lambda *a: 1 / 0, *extra, quiet=True) is not None
@@ -199,3 +249,112 @@ def test_stubs_and_crashes_never_raise(capsys):
     assert "not implemented yet" in capsys.readouterr().out
     res = ch07.check_lstm_step_backward(lstm_step_backward, stub, quiet=True)
     assert not res and "lstm_step_forward is not implemented" in " ".join(res.messages)
+    res = ch07.check_gru_backward(gru_backward, stub, quiet=True)
+    assert not res and "gru_forward is not implemented" in " ".join(res.messages)
+
+
+# --- the GRU layer: references against torch and finite differences; the mistakes ------------
+
+def test_gru_layer_references_match_numerical_gradients():
+    rng = np.random.default_rng(5)
+    N, T, D, H = 2, 4, 3, 2
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    U, W, b_x, b_h = ch07.make_gru_params(D, H, rng)
+    dh = rng.normal(size=(N, T, H))
+    arrays = [x, h0, U, W, b_x, b_h]
+    _, cache = ch07.reference_gru_forward(*arrays)
+    grads = ch07.reference_gru_backward(dh, cache)
+    for k, arr in enumerate(arrays):
+        num = gradcheck.numerical_gradient(
+            lambda: float(np.sum(ch07.reference_gru_forward(*arrays)[0] * dh)), arr, eps=1e-6)
+        assert gradcheck.rel_error(num, grads[k]) < 1e-6
+    # the test-only layer above agrees with torch.nn.GRU and its gradients
+    h, own_cache = gru_forward(*arrays)
+    assert np.allclose(h, ch07.reference_gru_forward(*arrays)[0], atol=1e-12, rtol=0)
+    for mine, ref in zip(gru_backward(dh, own_cache), grads, strict=True):
+        assert np.allclose(mine, ref, atol=1e-12, rtol=0)
+    # the slips in torch ops: without a slip they are torch.nn.GRU; a backward slip keeps the
+    # forward values (only the gradients differ)
+    for slip in (None, *ch07._BACKWARD_SLIPS):
+        leaves, states = ch07._torch_gru_steps(*arrays, slip=slip)
+        hs = np.stack([s.detach().numpy() for s in states], 1)
+        assert np.allclose(hs, h, atol=1e-12, rtol=0), slip
+    leaves, states = ch07._torch_gru_steps(*arrays)
+    sum((s * torch.tensor(dh[:, t])).sum() for t, s in enumerate(states)).backward()
+    for leaf, ref in zip(leaves, grads, strict=True):
+        assert np.allclose(leaf.grad.numpy(), ref, atol=1e-12, rtol=0)
+
+
+def test_gru_forward_mistakes():
+    def last_only(*args):
+        h, cache = gru_forward(*args)
+        return h[:, -1], cache
+
+    def time_first(*args):
+        h, cache = gru_forward(*args)
+        return h.transpose(1, 0, 2), cache
+
+    def zeros_start(x, h0, *params):
+        return gru_forward(x, 0 * h0, *params)
+
+    def scrambled_projection(x, h0, *params):
+        N, T, D = x.shape
+        return gru_forward(x.reshape(T, N, D).transpose(1, 0, 2), h0, *params)
+
+    def zrn(x, h0, *params):
+        return gru_forward(x, h0, *(ch07._permute_blocks(p, (1, 0, 2)) for p in params))
+
+    def untransposed_U(x, h0, U, W, b_x, b_h):
+        x @ U  # noqa: B018 - the slip: U is (3H, D)
+        return gru_forward(x, h0, U, W, b_x, b_h)
+
+    cases = [(last_only, "not only the last"), (time_first, "time first"),
+             (zeros_start, "h0 is ignored"), (scrambled_projection, "t fastest"),
+             (zrn, "z, r, n"), (untransposed_U, "U is (3H, D)"),
+             (functools.partial(gru_forward, slip="no_reset"), "without the reset gate"),
+             (functools.partial(gru_forward, slip="z_swapped"), "z weights the candidate")]
+    for fn, hint in cases:
+        for seed in (0, 1, 2):
+            res, msg = _messages(ch07.check_gru_forward, fn, seed)
+            assert not res and hint in msg, (hint, msg)
+
+
+def test_gru_backward_mistakes():
+    for slip, hint in (("no_dh_next", "only its own dh"), ("no_r_in_dah", "lacks the factor r"),
+                       ("dz_sign", "dz has the wrong sign"), ("no_direct_path", "direct path"),
+                       ("first_state", "gradient of the first state")):
+        for seed in (0, 1, 2):
+            res, msg = _messages(ch07.check_gru_backward,
+                                 functools.partial(gru_backward, slip=slip), gru_forward, seed)
+            assert not res and hint in msg, (slip, msg)
+
+    def transposed_dU(dh, cache):
+        dx, dh0, dU, *rest = gru_backward(dh, cache)
+        return (dx, dh0, dU.T, *rest)
+
+    def db_per_example(dh, cache):
+        grads = list(gru_backward(dh, cache))
+        grads[4] = np.tile(grads[4], (dh.shape[0], 1))
+        return tuple(grads)
+
+    def zrn_rows(dh, cache):
+        dx, dh0, dU, *rest = gru_backward(dh, cache)
+        return (dx, dh0, ch07._permute_blocks(dU, (1, 0, 2)), *rest)
+
+    def in_place(dh, cache):
+        grads = gru_backward(dh, cache)
+        dh[:, 0] += 1.0  # as `dh[:, t] += dh_next` would: the caller's array changes
+        return grads
+
+    for fn, hint in ((transposed_dU, "transposed"), (db_per_example, "sum over the batch"),
+                     (zrn_rows, "rows of dU are in the block order z, r, n"),
+                     (in_place, "changed its input dh in place")):
+        res, msg = _messages(ch07.check_gru_backward, fn, gru_forward)
+        assert not res and hint in msg, (hint, msg)
+
+    def wrong_forward(*args):
+        h, cache = gru_forward(*args, slip="no_reset")
+        return h, cache
+
+    res, msg = _messages(ch07.check_gru_backward, gru_backward, wrong_forward)
+    assert not res and "gru_forward does not pass its check yet" in msg, msg

@@ -1,7 +1,8 @@
 """Public checks of lab 7 (gated units: LSTM and GRU).
 
-Expected values come from torch in float64: ``torch.nn.LSTMCell``, ``torch.nn.LSTM`` and
-``torch.nn.GRUCell`` with the lab's weights copied in, and torch autograd for the backward pass.
+Expected values come from torch in float64: ``torch.nn.LSTMCell``, ``torch.nn.LSTM``,
+``torch.nn.GRUCell`` and ``torch.nn.GRU`` with the lab's weights copied in, and torch autograd for
+the backward passes.
 The weights follow torch's layout and block order (LSTM: i, f, g, o; GRU: r, z, n), so a
 from-scratch layer is compared with torch by copying arrays, nothing else.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check
 from course_lib.checks.core import unpack as _unpack
 
 LSTM_BLOCKS = ("i", "f", "g", "o")
@@ -145,6 +146,136 @@ def reference_gru_step_forward(x, h_prev, U, W, b_x, b_h):
     with torch.no_grad():
         h = _gru_cell(U, W, b_x, b_h)(_t(x), _t(h_prev))
     return h.numpy(), None
+
+
+def torch_gru(U, W, b_x, b_h):
+    """A float64 batch-first ``torch.nn.GRU`` (one layer) holding ``U, W, b_x, b_h``."""
+    import torch
+
+    H3, D = np.shape(U)
+    gru = torch.nn.GRU(D, H3 // 3, batch_first=True).double()
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", U), ("weight_hh_l0", W), ("bias_ih_l0", b_x),
+                            ("bias_hh_l0", b_h)):
+            getattr(gru, name).copy_(_t(value))
+    return gru
+
+
+def reference_gru_forward(x, h0, U, W, b_x, b_h):
+    """A GRU over a whole batch of sequences by ``torch.nn.GRU`` (float64, batch-first):
+    returns ``(h (N, T, H), cache)``; the cache holds the inputs for
+    :func:`reference_gru_backward`."""
+    import torch
+
+    with torch.no_grad():
+        h, _ = torch_gru(U, W, b_x, b_h)(_t(x), _t(h0)[None])
+    return h.numpy(), ("reference", x, h0, U, W, b_x, b_h)
+
+
+def reference_gru_backward(dh, cache):
+    """Gradients of ``sum(h * dh)`` for a whole GRU layer, by torch autograd through
+    ``torch.nn.GRU``: ``(dx, dh0, dU, dW, db_x, db_h)`` in the order of the forward pass's
+    inputs."""
+    _, x, h0, U, W, b_x, b_h = cache
+    gru = torch_gru(U, W, b_x, b_h)
+    tx, th0 = _t(x, grad=True), _t(np.asarray(h0)[None], grad=True)
+    h, _ = gru(tx, th0)
+    (h * _t(dh)).sum().backward()
+    grads = [tx.grad, th0.grad[0], gru.weight_ih_l0.grad, gru.weight_hh_l0.grad,
+             gru.bias_ih_l0.grad, gru.bias_hh_l0.grad]
+    return tuple(g.numpy().copy() for g in grads)
+
+
+# --- typical GRU slips, in torch ops (hints only: expected values come from torch's layers) ---
+
+_FORWARD_SLIPS = {
+    "cho": "the reset gate multiplies h_prev before the product with W_n (that is Cho et al.'s "
+           "GRU; torch applies r to (h_prev @ W_n.T + b_hn))",
+    "bias_outside": "the bias b_hn is added outside the reset product (torch: "
+                    "r * (h_prev @ W_n.T + b_hn))",
+    "z_swapped": "z weights the candidate instead of the old state (the decks' convention; torch "
+                 "uses h = (1 - z) * n + z * h_prev)",
+    "no_reset": "the candidate is computed without the reset gate (the r * inside n is missing)",
+}
+
+_BACKWARD_SLIPS = {
+    "no_dh_next": "each step receives only its own dh[:, t]: add the gradient dh_next that comes "
+                  "back from step t + 1 before using it",
+    "no_r_in_dah": "the gradient of the recurrent part of the candidate, W_n h_prev + b_hn, lacks "
+                   "the factor r (it enters the candidate as r * (...))",
+    "dz_sign": "dz has the wrong sign: with h = (1 - z) * n + z * h_prev, dL/dz = dh * "
+               "(h_prev - n)",
+    "no_direct_path": "dh_prev misses the direct path dh * z (h_prev also enters h through "
+                      "z * h_prev, not only through the gates and the candidate)",
+}
+
+
+def _torch_gru_steps(x, h0, U, W, b_x, b_h, slip=None):
+    """A GRU over ``x`` (N, T, D) in torch ops with autograd, optionally with one slip.
+
+    The forward slips (keys of ``_FORWARD_SLIPS``) change the values. The backward slips (keys
+    of ``_BACKWARD_SLIPS``) keep the values and change only the gradients, with the trick
+    ``v.detach() + (w - w.detach())``: the value of ``v``, the gradient of ``w``. Returns the six
+    leaf tensors ``(x, h0, U, W, b_x, b_h)`` and the list of the T states, which keep their
+    gradients (``retain_grad``).
+    """
+    import torch
+
+    leaves = [_t(a, grad=True) for a in (x, h0, U, W, b_x, b_h)]
+    tx, h, tU, tW, tbx, tbh = leaves
+    H = h.shape[1]
+    a_x = tx @ tU.T + tbx
+    states = []
+    for t in range(tx.shape[1]):
+        h_in = h.detach() if slip == "no_dh_next" and t > 0 else h
+        a_h = h_in @ tW.T + tbh
+        r = torch.sigmoid(a_x[:, t, :H] + a_h[:, :H])
+        z = torch.sigmoid(a_x[:, t, H:2 * H] + a_h[:, H:2 * H])
+        ax_n, ah_n = a_x[:, t, 2 * H:], a_h[:, 2 * H:]
+        if slip == "cho":
+            pre = ax_n + (r * h_in) @ tW[2 * H:].T + tbh[2 * H:]
+        elif slip == "bias_outside":
+            pre = ax_n + tbh[2 * H:] + r * (h_in @ tW[2 * H:].T)
+        elif slip == "no_reset":
+            pre = ax_n + ah_n
+        elif slip == "no_r_in_dah":
+            pre = ax_n + r * ah_n.detach() + (ah_n - ah_n.detach())
+        else:
+            pre = ax_n + r * ah_n
+        n = torch.tanh(pre)
+        if slip == "dz_sign":
+            z = 2 * z.detach() - z
+        keep = h_in.detach() if slip == "no_direct_path" else h_in
+        h = z * n + (1 - z) * keep if slip == "z_swapped" else (1 - z) * n + z * keep
+        if h.requires_grad:
+            h.retain_grad()
+        states.append(h)
+    return leaves, states
+
+
+def _slip_values(x, h0, U, W, b_x, b_h):
+    """hint -> the hidden states (N, T, H) that each forward slip produces."""
+    import torch
+
+    with torch.no_grad():
+        return {hint: torch.stack(_torch_gru_steps(x, h0, U, W, b_x, b_h, slip)[1], 1).numpy()
+                for slip, hint in _FORWARD_SLIPS.items()}
+
+
+def _slip_gradients(x, h0, U, W, b_x, b_h, dh):
+    """hint -> the six gradients ``(dx, dh0, dU, dW, db_x, db_h)`` of ``sum(h * dh)`` that each
+    backward slip produces, plus the hint for a ``dh0`` that is the gradient of the first state
+    h^(1) instead of h0."""
+    out = {}
+    for slip, hint in (*_BACKWARD_SLIPS.items(), (None, None)):
+        leaves, states = _torch_gru_steps(x, h0, U, W, b_x, b_h, slip)
+        sum((s * _t(dh[:, t])).sum() for t, s in enumerate(states)).backward()
+        grads = [v.grad.numpy().copy() for v in leaves]
+        if slip is None:
+            first = states[0].grad.numpy().copy()
+            continue
+        out[hint] = grads
+    return out, first
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -286,23 +417,114 @@ def check_gru_step_forward(fn, seed: int = 0):
     U, W, b_x, b_h = make_gru_params(D, H, rng)
     h, _ = _unpack(fn(*(a.copy() for a in (x, h_prev, U, W, b_x, b_h))), 2, "(h, cache)")
     h_exp, _ = reference_gru_step_forward(x, h_prev, U, W, b_x, b_h)
-    # typical mistakes, written out (the answer itself comes from torch's GRUCell)
-    gx = np.split(x @ U.T + b_x, 3, axis=1)
-    Wr, Wz, Wn = np.split(W, 3)
-    bhr, bhz, bhn = np.split(b_h, 3)
-    r = _sigmoid(gx[0] + h_prev @ Wr.T + bhr)
-    z = _sigmoid(gx[1] + h_prev @ Wz.T + bhz)
-    n_cho = np.tanh(gx[2] + (r * h_prev) @ Wn.T + bhn)
-    n_out = np.tanh(gx[2] + bhn + r * (h_prev @ Wn.T))
-    n_ok = np.tanh(gx[2] + r * (h_prev @ Wn.T + bhn))
-    zr = reference_gru_step_forward(x, h_prev, *(_permute_blocks(p, (1, 0, 2))
-                                                 for p in (U, W, b_x, b_h)))[0]
-    compare(f"h (N={N}, D={D}, H={H})", h, h_exp, atol=1e-10, alternatives={
-        "the reset gate multiplies h_prev before the product with W_n (that is Cho et al.'s "
-        "GRU; torch applies r to (h_prev @ W_n.T + b_hn))": (1 - z) * n_cho + z * h_prev,
-        "the bias b_hn is added outside the reset product (torch: r * (h_prev @ W_n.T + b_hn))":
-            (1 - z) * n_out + z * h_prev,
-        "z weights the candidate instead of the old state (the decks' convention; torch uses "
-        "h = (1 - z) * n + z * h_prev)": z * n_ok + (1 - z) * h_prev,
-        "the blocks are read in the order z, r, n (torch's order is r, z, n)": zr,
+    # typical mistakes (the answer itself comes from torch's GRUCell)
+    alts = {hint: v[:, 0] for hint, v in _slip_values(x[:, None], h_prev, U, W, b_x, b_h).items()}
+    alts["the blocks are read in the order z, r, n (torch's order is r, z, n)"] = \
+        reference_gru_step_forward(x, h_prev, *(_permute_blocks(p, (1, 0, 2))
+                                                for p in (U, W, b_x, b_h)))[0]
+    compare(f"h (N={N}, D={D}, H={H})", h, h_exp, atol=1e-10, alternatives=alts)
+
+
+_GRU_SHAPES = ("U is (3H, D) and W is (3H, H), stored as in torch, so the products are "
+               "x.reshape(N * T, D) @ U.T for all steps and h_prev @ W.T inside the loop")
+
+
+def _call_gru(fn, *args):
+    """Call student code; turn a shape error of a matrix product into a hint about layouts."""
+    try:
+        return fn(*args)
+    except ValueError as exc:
+        if "matmul" in str(exc) or "shapes" in str(exc) or "broadcast" in str(exc):
+            raise CheckFailed(f"your code raised ValueError: {exc}. Hint: {_GRU_SHAPES}") from None
+        raise
+
+
+def _gru_problem(rng):
+    """Sizes (N, T, D, H) and float64 inputs ``x, h0, U, W, b_x, b_h`` of a small GRU layer."""
+    N, D, H = _sizes(rng)
+    T = int(rng.integers(3, 7))
+    x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
+    return (N, T, D, H), (x, h0, *make_gru_params(D, H, rng))
+
+
+_INPUT_NAMES = ("x", "h0", "U", "W", "b_x", "b_h")
+
+
+@public_check("gru_forward")
+def check_gru_forward(fn, seed: int = 0):
+    """``gru_forward(x, h0, U, W, b_x, b_h) -> (h, cache)`` (all steps) against
+    ``torch.nn.GRU``."""
+    rng = np.random.default_rng(seed)
+    (N, T, D, H), inputs = _gru_problem(rng)
+    out = call_on_copies(fn, dict(zip(_INPUT_NAMES, inputs, strict=True)), call=_call_gru)
+    h, _ = _unpack(out, 2, "(h, cache)")
+    h_exp, _ = reference_gru_forward(*inputs)
+    x, h0, *params = inputs
+    shape = f" (N={N}, T={T}, D={D}, H={H})"
+    h = np.asarray(h, dtype=np.float64) if h is not None else h
+    if h is not None and h.shape == (N, H):
+        raise CheckFailed(f"h has shape {h.shape}: return the hidden states of every step, "
+                          f"shape (N, T, H) = {(N, T, H)}, not only the last one")
+    if h is not None and h.shape == (T, N, H) != (N, T, H):
+        raise CheckFailed(f"h has shape {h.shape}, time first: store step t in h[:, t], so that "
+                          f"h is batch-first, shape (N, T, H) = {(N, T, H)}")
+    x_scrambled = x.reshape(T, N, D).transpose(1, 0, 2)
+    compare("h (hidden states of all steps)" + shape, h, h_exp, atol=1e-10, alternatives={
+        "h0 is ignored (the recursion starts from zeros)":
+            reference_gru_forward(x, np.zeros_like(h0), *params)[0],
+        "the projection of all steps is reshaped to (T, N, 3H) and read as a_x[t]; the rows of "
+        "x.reshape(N * T, D) run over t fastest, so reshape it back to (N, T, 3H) and read "
+        "a_x[:, t]": reference_gru_forward(x_scrambled, h0, *params)[0],
+        "the sequence is read backwards": reference_gru_forward(x[:, ::-1].copy(), h0, *params)[0],
+        "the blocks are read in the order z, r, n (torch's order is r, z, n)":
+            reference_gru_forward(x, h0, *(_permute_blocks(p, (1, 0, 2)) for p in params))[0],
+        "h is stored in time-first layout (T, N, H)": np.transpose(h_exp, (1, 0, 2)),
+        **_slip_values(*inputs),
     })
+
+
+@public_check("gru_backward")
+def check_gru_backward(fn, forward, seed: int = 0):
+    """``gru_backward(dh, cache) -> (dx, dh0, dU, dW, db_x, db_h)`` against torch autograd
+    through ``torch.nn.GRU``, with the cache from the student's ``forward`` (``gru_forward``)."""
+    rng = np.random.default_rng(seed)
+    (N, T, D, H), inputs = _gru_problem(rng)
+    dh = rng.normal(size=(N, T, H))
+    try:
+        out = forward(*(a.copy() for a in inputs))
+    except NotImplementedError:
+        try:
+            fn(dh.copy(), None)
+        except NotImplementedError:
+            raise
+        except Exception:
+            pass
+        raise CheckFailed("gru_forward is not implemented yet; the backward pass needs its "
+                          "cache") from None
+    h, cache = _unpack(out, 2, "(h, cache) from gru_forward")
+    h_exp, ref_cache = reference_gru_forward(*inputs)
+    if not (np.shape(h) == h_exp.shape and np.allclose(h, h_exp, atol=1e-10)):
+        raise CheckFailed("gru_forward does not pass its check yet; fix it first")
+    grads = call_on_copies(lambda d: fn(d, cache), {"dh": dh})
+    grads = _unpack(grads, 6, "(dx, dh0, dU, dW, db_x, db_h)")
+    expected = reference_gru_backward(dh, ref_cache)
+    slips, first_state = _slip_gradients(*inputs, dh)
+    names = ("dx", "dh0", "dU", "dW", "db_x", "db_h")
+    shape = f" (N={N}, T={T}, D={D}, H={H})"
+    for k, name in enumerate(names):
+        alts = {hint: g[k] for hint, g in slips.items()}
+        if name == "dh0":
+            alts = {"dh0 is the gradient of the first state h^(1), not of h0: it still has to go "
+                    "back through the first step (return the dh_next of the last iteration, "
+                    "t = 0)": first_state,
+                    "dh0 is zero: return the gradient that the loop sends back from the first "
+                    "step (its dh_next at t = 0)": np.zeros_like(expected[1]), **alts}
+        if name in ("db_x", "db_h"):
+            g = np.asarray(grads[k])
+            if g.ndim > 1 and g.shape[-1] == 3 * H:
+                raise CheckFailed(f"{name} has shape {g.shape}: sum over the batch and time axes, "
+                                  f"to shape (3H,) = ({3 * H},)")
+        if name in ("dU", "dW"):
+            alts[f"the rows of {name} are in the block order z, r, n (torch's is r, z, n)"] = \
+                _permute_blocks(expected[k], (1, 0, 2))
+        compare(name + shape, grads[k], expected[k], atol=1e-10, alternatives=alts)
