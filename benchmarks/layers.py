@@ -73,13 +73,18 @@ def cases():
     th0 = torch.tensor(h0[None], requires_grad=True)
     tdh = torch.tensor(dh)
 
-    def rnn_torch():
-        rnn.zero_grad()
-        tx.grad = th0.grad = None
-        h, _ = rnn(tx, th0)
-        h.backward(tdh)
+    def forward_backward(layer):
+        """torch's side for a layer called as ``layer(x, h0)``: forward, then h.backward(dh)."""
 
-    out["RNN (ch04 rnn_forward + rnn_backward) vs nn.RNN"] = (rnn_numpy, rnn_torch,
+        def run():
+            layer.zero_grad()
+            tx.grad = th0.grad = None
+            h, _ = layer(tx, th0)
+            h.backward(tdh)
+
+        return run
+
+    out["RNN (ch04 rnn_forward + rnn_backward) vs nn.RNN"] = (rnn_numpy, forward_backward(rnn),
                                                               "forward + backward")
 
     # --- LSTM: chapter 7's lstm_forward, and BPTT through its lstm_step_backward
@@ -113,43 +118,17 @@ def cases():
     out["LSTM (ch07 lstm_forward + lstm_step_backward through time) vs nn.LSTM"] = (
         lstm_numpy, lstm_torch, "forward + backward")
 
-    # --- GRU: chapter 7's gru_step_forward over the sequence (the lab has no GRU backward)
+    # --- GRU: chapter 7's gru_forward (all input projections before the loop) and gru_backward
     U3, W3 = 0.1 * rng.normal(size=(3 * H, D)), 0.1 * rng.normal(size=(3 * H, H))
     bx, bh = rng.normal(size=3 * H), rng.normal(size=3 * H)
 
     def gru_numpy():
-        h, hs = h0, np.empty((N, T, H))
-        for t in range(T):
-            h, _ = ch07["gru_step_forward"](x[:, t], h, U3, W3, bx, bh)
-            hs[:, t] = h
-        return hs
+        h, cache = ch07["gru_forward"](x, h0, U3, W3, bx, bh)
+        return ch07["gru_backward"](dh, cache)
 
     gru = _load(torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64), U3, W3, bx, bh)
-    tx0 = torch.tensor(x)
-    th00 = torch.tensor(h0[None])
-
-    def gru_torch():
-        with torch.no_grad():
-            return gru(tx0, th00)[0]
-
-    t_U3, t_W3, t_bx, t_bh = (torch.tensor(a) for a in (U3, W3, bx, bh))
-
-    def gru_torch_steps():
-        with torch.no_grad():
-            h, hs = th00[0], torch.empty(N, T, H, dtype=torch.float64)
-            for t in range(T):
-                ax_r, ax_z, ax_n = (tx0[:, t] @ t_U3.T + t_bx).chunk(3, 1)
-                ah_r, ah_z, ah_n = (h @ t_W3.T + t_bh).chunk(3, 1)
-                r, z = torch.sigmoid(ax_r + ah_r), torch.sigmoid(ax_z + ah_z)
-                n = torch.tanh(ax_n + r * ah_n)
-                h = (1 - z) * n + z * h
-                hs[:, t] = h
-            return hs
-
-    out["GRU (ch07 gru_step_forward over T steps) vs nn.GRU"] = (gru_numpy, gru_torch,
-                                                                "forward only")
-    out["GRU (ch07 gru_step_forward over T steps) vs the same step in torch ops"] = (
-        gru_numpy, gru_torch_steps, "forward only")
+    out["GRU (ch07 gru_forward + gru_backward) vs nn.GRU"] = (gru_numpy, forward_backward(gru),
+                                                            "forward + backward")
 
     # --- attention: chapter 11's scores for T decoder steps over T encoder states
     ch11 = lab_functions("ch11")
