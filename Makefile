@@ -1,5 +1,5 @@
 # Recurrent Neural Networks, a lecture companion: the commands.
-#   make book     build the website into _build/html (executes every page)
+#   make book     build the website into _build/html (executes every page, two at a time)
 #   make test     install what is missing, lint, run every test, build and browse the site
 #   make student  regenerate notebooks/ from solutions/ (make solutions: execute them first)
 #   make lab      start JupyterLab on the labs
@@ -65,6 +65,7 @@ book: install
 	  toc=$$($(PY) -m course_lib.authoring --toc-with-solutions _build/_toc_with_solutions.yml); \
 	  echo "Publishing solutions on the site ($$toc)"; \
 	else rm -rf _build/html/solutions _build/_toc_with_solutions.yml; fi; \
+	$(PY) -m course_lib.prebuild --toc $$toc; \
 	$(BIN)/jupyter-book build -W -n --keep-going --toc $$toc . 2>&1 | tee _build/book.log || \
 	  { echo "Book build failed; see _build/book.log and _build/html/reports/"; exit 1; }
 	@echo "Site built: file://$(CURDIR)/_build/html/index.html"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -17,7 +18,9 @@ def set_seed(seed: int = 0, threads: int = 1) -> np.random.Generator:
 
     Args:
         seed: an integer in 0 .. 2**32 - 1 (NumPy's range).
-        threads: number of torch intra-op threads (>= 1).
+        threads: number of torch intra-op threads (>= 1), at most ``$COURSE_MAX_THREADS`` when
+            that is set (``course_lib.prebuild`` sets it to 1 when it runs two pages at once:
+            two threads per page on two busy cores would spin-wait each other to a crawl).
 
     Returns:
         A fresh ``numpy.random.Generator`` seeded with ``seed``; prefer it to the global state.
@@ -26,6 +29,9 @@ def set_seed(seed: int = 0, threads: int = 1) -> np.random.Generator:
         raise ValueError(f"seed: expected an int in 0 .. 2**32 - 1, got {seed!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads: expected an int >= 1, got {threads!r}")
+    cap = os.environ.get("COURSE_MAX_THREADS", "")
+    if cap.isdigit() and int(cap) >= 1:
+        threads = min(threads, int(cap))
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)

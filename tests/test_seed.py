@@ -59,6 +59,19 @@ def test_torch_threads_are_set():
         torch.set_num_threads(before)
 
 
+def test_course_max_threads_caps_the_threads_a_page_asks_for(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("COURSE_MAX_THREADS", "1")
+        set_seed(0, threads=2)
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("COURSE_MAX_THREADS", "not a number")  # ignored, not an error
+        set_seed(0, threads=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("seed", [-1, 1.5, "0", None, True, 2**32, [1]])
 def test_bad_seed_raises_value_error_naming_seed(seed):
     with pytest.raises(ValueError, match="seed"):
