@@ -285,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_grading(args.repeat, lab_seconds=lab)
         else:
             rows += STEPS[name](args.repeat)
-    print(table.write(table.merge(old, rows), preamble(args.repeat), RESULTS))
+        for r in rows:
+            r.setdefault("step", name)
+    print(table.write(table.merge(old, rows, args.only), preamble(args.repeat), RESULTS))
     return 0
 
 

@@ -98,18 +98,20 @@ def write(rows: list[dict], preamble: list[str], directory: Path) -> str:
     text = markdown(rows, preamble)
     (directory / "latest.md").write_text(text)
     with open(directory / "latest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer = csv.DictWriter(f, fieldnames=(*FIELDS, "step"))
         writer.writeheader()
         for r in rows:
-            writer.writerow(cells(r))
+            writer.writerow({**cells(r), "step": r.get("step", "")})
     return text
 
 
-def merge(old: list[dict], new: list[dict]) -> list[dict]:
+def merge(old: list[dict], new: list[dict], steps=()) -> list[dict]:
     """Rows of ``new`` replace the rows of ``old`` with the same item; other old rows stay,
+    except those of a re-measured step (``steps``: an item renamed or removed since then);
     new items are appended (so ``--only`` updates part of the table)."""
     fresh = {r["item"]: r for r in new}
-    out = [fresh.pop(r["item"], r) for r in old]
+    out = [fresh.pop(r["item"], r) for r in old
+           if r["item"] in fresh or r.get("step", "") not in steps or not r.get("step")]
     return out + [r for r in new if r["item"] in fresh]
 
 
@@ -120,7 +122,7 @@ def read_csv(path: Path) -> list[dict]:
     rows = []
     with open(path, newline="") as f:
         for c in csv.DictReader(f):
-            r = {"item": c["item"], "note": c.get("note", "")}
+            r = {"item": c["item"], "note": c.get("note", ""), "step": c.get("step") or ""}
             for field in ("seconds", "cpu_seconds", "reference", "ratio"):
                 r[field] = float(c[field]) if c.get(field) else None
             r["limit"] = parse_budget(c.get("budget", ""))

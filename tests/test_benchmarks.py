@@ -74,6 +74,19 @@ def test_write_then_read_csv_and_merge(tmp_path):
     assert table.read_csv(tmp_path / "missing.csv") == []
 
 
+def test_a_re_measured_step_drops_its_rows_that_no_longer_exist(tmp_path):
+    rows = [table.row("GRU old name", 1.0, step="layers"), table.row("page ch01", 9.0,
+                                                                     step="pages"),
+            table.row("LSTM", 2.0, step="layers"), table.row("from an old table", 3.0)]
+    table.write(rows, [], tmp_path)
+    back = table.read_csv(tmp_path / "latest.csv")
+    assert [r["step"] for r in back] == ["layers", "pages", "layers", ""]
+    merged = table.merge(back, [table.row("LSTM", 1.5, step="layers"),
+                                table.row("GRU new name", 0.5, step="layers")], ["layers"])
+    assert [(r["item"], r["seconds"]) for r in merged] == [
+        ("page ch01", 9.0), ("LSTM", 1.5), ("from an old table", 3.0), ("GRU new name", 0.5)]
+
+
 def test_lab_functions_loads_definitions_without_running_the_lab():
     ns = lab_functions("ch04")
     # the given forward pass and the reference backward pass, nothing computed at top level
