@@ -125,14 +125,14 @@ def release(dest: Path, annotate_sources: bool = True, solutions: Path = SOLUTIO
         config = json.loads((ROOT / "nbgrader_config.json").read_text())
         config["CourseDirectory"]["release_directory"] = "release"
         (tmp / "nbgrader_config.json").write_text(json.dumps(config))
-        for lab in sorted({p.parent.name for p in labs(solutions)}):
-            proc = subprocess.run(
-                [sys.executable, "-m", "nbgrader", "generate_assignment", lab, "--force",
-                 "--no-db", "--log-level=WARN"],
-                cwd=tmp, capture_output=True, text=True, env=_tool_env(),
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{proc.stderr}")
+        # one nbgrader run for every lab (its start-up is most of the time: ~5 s, not 5 s a lab)
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force",
+             "--no-db", "--log-level=WARN"],
+            cwd=tmp, capture_output=True, text=True, env=_tool_env(),
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"nbgrader generate_assignment failed:\n{proc.stderr}")
         for out in sorted((tmp / "release").glob("*/*.ipynb")):
             _normalise(out)
             target = dest / out.parent.name / out.name
