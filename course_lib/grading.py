@@ -51,6 +51,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -468,10 +469,29 @@ def write_csv(path: Path, results: list[Result], questions: list[str]) -> None:
     tmp.replace(path)
 
 
+def _gradebook_template(spec: LabSpec) -> Path:
+    """Where a fresh SQLite gradebook of this lab, grader and nbgrader version is kept."""
+    from importlib.metadata import version
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "rnn-course" / "gradebooks" / \
+        f"{spec.lab}-{spec.fingerprint}-nbgrader{version('nbgrader')}.db"
+
+
 def prepare_gradebook(db_url: str, spec: LabSpec) -> None:
     """Create (or update) the lab's assignment, notebook and cells in the nbgrader gradebook at
     ``db_url`` with ``nbgrader generate_assignment``. It takes about ten seconds (nbgrader's
-    imports, alembic), so :func:`grade_folder` runs it in the background while it grades."""
+    imports, alembic), so :func:`grade_folder` runs it in the background while it grades; and a
+    new SQLite gradebook is copied from the one made last time for the same lab and grader."""
+    new_file = None
+    if db_url.startswith("sqlite:///"):
+        new_file = Path(db_url[len("sqlite:///"):])
+        if new_file.exists():
+            new_file = None  # an existing gradebook (other labs in it?) is updated, not replaced
+    template = _gradebook_template(spec)
+    if new_file is not None and template.exists():
+        shutil.copyfile(template, new_file)
+        return
     with tempfile.TemporaryDirectory(prefix=f"gradebook-{spec.lab}-") as course:
         source = Path(course) / "source" / spec.lab
         source.mkdir(parents=True)
@@ -486,6 +506,11 @@ def prepare_gradebook(db_url: str, spec: LabSpec) -> None:
         )
     if proc.returncode != 0:
         raise RuntimeError(f"could not create the gradebook at {db_url}:\n{proc.stderr[-2000:]}")
+    if new_file is not None and new_file.exists():  # keep a copy for the next batch
+        template.parent.mkdir(parents=True, exist_ok=True)
+        partial = template.with_suffix(f".{os.getpid()}.partial")
+        shutil.copyfile(new_file, partial)
+        os.replace(partial, template)  # atomic: a parallel batch sees all of it or nothing
     import nbgrader.api  # noqa: F401 (warm the import for record_gradebook, in the background)
 
 

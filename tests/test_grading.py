@@ -303,3 +303,29 @@ def test_real_lab_end_to_end(tmp_path):
     assert sum(results["student"].scores.values()) == 0
     assert "not implemented yet" in (tmp_path / "out/feedback/student.txt").read_text()
     assert "all checks passed" in (tmp_path / "out/feedback/solution.html").read_text()
+
+
+def test_a_new_sqlite_gradebook_is_copied_from_the_last_one_made(tmp_path, monkeypatch):
+    """nbgrader generate_assignment (about ten seconds) runs once per lab and grader version;
+    a gradebook that already exists is updated by nbgrader, never replaced by the copy."""
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spec = grading.LabSpec("tiny", FIXTURES)
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    grading.prepare_gradebook(f"sqlite:///{first}", spec)
+    assert grading._gradebook_template(spec).exists()
+
+    calls = []
+    real_run = subprocess.run
+    monkeypatch.setattr(grading.subprocess, "run",
+                        lambda *a, **k: calls.append(a) or real_run(*a, **k))
+    grading.prepare_gradebook(f"sqlite:///{second}", spec)
+    assert calls == []  # copied, nbgrader not started
+    with Gradebook(f"sqlite:///{second}") as gb:
+        assert gb.find_assignment("tiny").max_score == pytest.approx(5)
+        gb.update_or_create_student("ann")
+    grading.prepare_gradebook(f"sqlite:///{second}", spec)
+    assert len(calls) == 1  # an existing gradebook: nbgrader updates it in place
+    with Gradebook(f"sqlite:///{second}") as gb:
+        assert [s.id for s in gb.students] == ["ann"]
