@@ -30,12 +30,12 @@ help:
 # --- installation (idempotent; from nothing on a fresh machine) ------------------------------
 $(STAMP): pyproject.toml constraints.txt
 	@start=$$(date +%s); \
-	test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+	fresh=0; test -x $(PY) || { $(PYTHON) -m venv $(VENV); fresh=1; }; \
 	echo "Installing the course environment into $(VENV) (a few minutes the first time)..."; \
 	$(PY) -m pip install --quiet --upgrade "pip>=24"; \
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"; \
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null; \
-	echo $$(( $$(date +%s) - start )) > $(VENV)/install-seconds; \
+	if [ $$fresh = 1 ]; then echo $$(( $$(date +%s) - start )) > $(VENV)/install-seconds; fi; \
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
