@@ -129,7 +129,8 @@ def _copy_repository(tmp: Path) -> None:
         if (ROOT / name).is_file():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tmp / name)
-    shutil.copytree(ROOT / "_vendor", tmp / "_vendor", dirs_exist_ok=True)
+    for vendored in ("_vendor", "_vendor_extra"):  # made by make install, not committed
+        shutil.copytree(ROOT / vendored, tmp / vendored, dirs_exist_ok=True)
 
 
 def bench_book(repeat: int) -> list[dict]:
@@ -277,18 +278,26 @@ def main(argv: list[str] | None = None) -> int:
     LOCK = args.lock
     rows: list[dict] = []
     old = table.read_csv(RESULTS / "latest.csv") if set(args.only) != set(DEFAULT) else []
+    failed = []
     for name in args.only:
         print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
-        if name == "grading":  # its budget needs the lab's own time (this run's, or the table's)
-            lab = next((r["seconds"] for r in rows + old if r["item"].startswith("lab ch01 ")),
-                       None)
-            rows += bench_grading(args.repeat, lab_seconds=lab)
-        else:
-            rows += STEPS[name](args.repeat)
+        try:
+            if name == "grading":  # its budget needs the lab's own time (this run's or the table's)
+                lab = next((r["seconds"] for r in rows + old
+                            if r["item"].startswith("lab ch01 ")), None)
+                rows += bench_grading(args.repeat, lab_seconds=lab)
+            else:
+                rows += STEPS[name](args.repeat)
+        except Exception as exc:  # the other steps' results are still written
+            failed.append(name)
+            print(f"benchmark step {name} FAILED: {exc}", file=sys.stderr, flush=True)
         for r in rows:
             r.setdefault("step", name)
-    print(table.write(table.merge(old, rows, args.only), preamble(args.repeat), RESULTS))
-    return 0
+    done = [name for name in args.only if name not in failed]
+    print(table.write(table.merge(old, rows, done), preamble(args.repeat), RESULTS))
+    if failed:
+        print(f"failed steps (their old rows are kept): {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
