@@ -92,9 +92,10 @@ def _execute(page: str, one_thread: bool):
     from jupyter_client import KernelManager
 
     nb = read_page(Path(page))
-    # Unix sockets, not TCP ports: two kernels started at once by two workers could otherwise
-    # be given the same free port (each picks one, closes it, then binds it), and then one
-    # client talks to the other's kernel and waits for replies that never come.
+    # Unix sockets, not TCP ports: with TCP, two kernels started at once by two workers made
+    # the chapter 12 page take 156-285 s or time out (40 s alone), with ZMQ socket errors in
+    # the log; a clash of the free ports each side picks is the likely cause. With Unix
+    # sockets it took 33-43 s.
     with tempfile.TemporaryDirectory(prefix="prebuild-") as sockets:
         km = KernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
                            transport="ipc", ip=str(Path(sockets) / "kernel"))
