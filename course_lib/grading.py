@@ -514,16 +514,13 @@ def prepare_gradebook(db_url: str, spec: LabSpec) -> None:
     import nbgrader.api  # noqa: F401 (warm the import for record_gradebook, in the background)
 
 
-def record_gradebook(db_url: str, spec: LabSpec, results: list[Result],
-                     prepared: bool = False) -> None:
-    """Write the scores of graded submissions into the nbgrader gradebook at ``db_url``
-    (preparing it first unless ``prepared``)."""
+def record_gradebook(db_url: str, spec: LabSpec, results: list[Result]) -> None:
+    """Write the scores of graded submissions into the nbgrader gradebook at ``db_url``, made
+    by :func:`prepare_gradebook`."""
     import warnings
 
     from nbgrader.api import Gradebook
 
-    if not prepared:
-        prepare_gradebook(db_url, spec)
     warnings.filterwarnings("ignore", message=".*not in session.*")
     with Gradebook(db_url) as gb:
         for r in results:
@@ -621,7 +618,7 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
                 save(r)
     write_csv(out / "grades.csv", list(results.values()), qids)
     prepared.result()  # its error, if any, now that the grades are safe on disk
-    record_gradebook(db_url, spec, list(results.values()), prepared=True)
+    record_gradebook(db_url, spec, list(results.values()))
     ordered = [results[s] for s in sorted(results)]
     grade_folder.last_graded = sorted(s for s, _, _ in todo)
     grade_folder.last_summary = summary(ordered, len(todo), time.monotonic() - start, workers)
