@@ -112,13 +112,13 @@ def adding(target: float = 0.01, max_updates: int = 3000, every: int = 25) -> di
 
 def seq2seq(target: float = 0.99, epochs: int = 5) -> dict:
     """Seconds until ``course_lib.seq2seq`` with dot-product attention (chapter 11's model and
-    training: H = 64, 20 000 sentences of 3 to 16 words from ``data.toy_translation``, batches
+    training: H = 64, 20 000 sentences of 3 to 12 words from ``data.toy_translation``, batches
     of 128, Adam 5e-3) first reaches ``target`` exact match on 2000 held-out sentences, checked
     after each pass (the checks are timed too)."""
     from course_lib import data, seq2seq, set_seed
 
-    src, tgt, sv, tv = data.toy_translation(20000, 3, 16, seed=1)
-    test_src, test_tgt, _, _ = data.toy_translation(2000, 3, 16, seed=3)
+    src, tgt, sv, tv = data.toy_translation(20000, 3, 12, seed=1)
+    test_src, test_tgt, _, _ = data.toy_translation(2000, 3, 12, seed=3)
     set_seed(0)
     model = seq2seq.make_seq2seq(len(sv), len(tv), hidden=64, attention="dot")
     stamps = []
