@@ -252,10 +252,10 @@ def test_light_and_dark_screenshots(server, browser, axe_ready):
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         for mode in ("light", "dark"):
+            _open(browser, f"{server}/index.html")
+            _set_theme(browser, mode)  # saved for the whole site: each page opens in this mode
             for name, page in SHOWN.items():
                 _open(browser, f"{server}/{page}")
-                _set_theme(browser, mode)
-                _open(browser, f"{server}/{page}")  # reload: the theme applies the saved mode
                 _widget_status(browser)
                 assert browser.execute_script("return document.documentElement.dataset.theme") == mode
                 body = browser.execute_script(
