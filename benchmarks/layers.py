@@ -144,14 +144,35 @@ def cases():
     def dot_numpy():
         return [ch11["dot_product_attention"](q, hs_enc, mask, scaled=True) for q in queries]
 
+    def dot_step_torch(q, keys):
+        """Scaled dot-product attention of one decoder step in torch ops: (r, a, c)."""
+        r = torch.einsum("nth,nh->nt", keys, q) / H ** 0.5
+        a = torch.softmax(r.masked_fill(~t_mask, float("-inf")), -1)
+        return r, a, torch.einsum("nt,nth->nh", a, keys)
+
     def dot_torch():
         with torch.no_grad():
-            res = []
-            for q in t_q:
-                r = torch.einsum("nth,nh->nt", t_h, q) / H ** 0.5
-                a = torch.softmax(r.masked_fill(~t_mask, float("-inf")), -1)
-                res.append((r, a, torch.einsum("nt,nth->nh", a, t_h)))
-            return res
+            return [dot_step_torch(q, t_h) for q in t_q]
+
+    # with chapter 11's backward pass: every decoder step attends over the same encoder states,
+    # so their gradients add up over the steps (torch: one backward of sum_t sum(c_t * dc_t))
+    dcs = rng.normal(size=(T, N, H))
+    t_hg, t_qg = torch.tensor(hs_enc, requires_grad=True), torch.tensor(queries, requires_grad=True)
+    t_dcs = torch.tensor(dcs)
+
+    def dot_backward_numpy():
+        forward, backward = ch11["dot_product_attention"], ch11["dot_product_attention_backward"]
+        dqueries, dh_enc = np.empty_like(queries), np.zeros_like(hs_enc)
+        for k, q in enumerate(queries):
+            _, a, _ = forward(q, hs_enc, mask, scaled=True)
+            dqueries[k], dh = backward(dcs[k], q, hs_enc, a, scaled=True)
+            dh_enc += dh
+        return dqueries, dh_enc
+
+    def dot_backward_torch():
+        t_hg.grad = t_qg.grad = None
+        contexts = torch.stack([dot_step_torch(q, t_hg)[2] for q in t_qg])
+        (contexts * t_dcs).sum().backward()
 
     def add_numpy():
         return [ch11["additive_attention"](q, hs_enc, Ws, Wh, v, mask) for q in queries]
@@ -168,6 +189,9 @@ def cases():
 
     out["dot-product attention (ch11, T decoder steps) vs torch ops"] = (
         dot_numpy, dot_torch, "forward only")
+    out["dot-product attention (ch11 dot_product_attention + dot_product_attention_backward, "
+        "T decoder steps) vs torch autograd"] = (dot_backward_numpy, dot_backward_torch,
+                                                 "forward + backward")
     out["additive attention (ch11, T decoder steps) vs torch ops"] = (
         add_numpy, add_torch, "forward only")
     return out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import data
+from course_lib import data, gradcheck
 from course_lib.checks import ch11
 
 SEEDS = (0, 1, 2, 3)
@@ -38,6 +38,30 @@ def additive_attention(s, h, W_s, W_h, v, mask=None):
 
 def bilinear_scores(s, h, W_A):
     return np.einsum("nh,nth->nt", s @ W_A, h)
+
+
+def dot_attention_backward(dc, s, h, a, scaled=False, slip=None):
+    """The gradients of sum(c * dc), by the chain rule written out; ``slip`` makes one of the
+    usual mistakes."""
+    k = 1 / np.sqrt(h.shape[-1]) if (scaled or slip == "always_scaled") and slip != "unscaled" \
+        else 1.0
+    da = np.einsum("nth,nh->nt", h, dc)
+    if slip == "no_jacobian":
+        dr = da
+    elif slip == "no_centering":
+        dr = a * da
+    else:
+        dr = a * (da - (a * da).sum(-1, keepdims=True))
+    dr = k * dr
+    ds = np.zeros_like(s) if slip == "ds_zero" else np.einsum("nt,nth->nh", dr, h)
+    from_context = (np.ones_like(a) if slip == "context_without_a" else a)[:, :, None] * \
+        dc[:, None, :]
+    from_scores = dr[:, :, None] * s[:, None, :]
+    if slip == "no_weight_path":
+        return ds, from_context
+    if slip == "no_context_path":
+        return ds, from_scores
+    return ds, from_context + from_scores
 
 
 def stub(*args, **kwargs):
@@ -88,10 +112,13 @@ def test_correct_implementations_pass(seed):
     assert ch11.check_dot_product_attention(dot_attention, seed=seed, quiet=True)
     assert ch11.check_additive_attention(additive_attention, seed=seed, quiet=True)
     assert ch11.check_bilinear_scores(bilinear_scores, seed=seed, quiet=True)
+    assert ch11.check_dot_product_attention_backward(dot_attention_backward, seed=seed,
+                                                     quiet=True)
 
 
 @pytest.mark.parametrize("check", [ch11.check_masked_softmax, ch11.check_dot_product_attention,
-                                   ch11.check_additive_attention, ch11.check_bilinear_scores])
+                                   ch11.check_additive_attention, ch11.check_bilinear_scores,
+                                   ch11.check_dot_product_attention_backward])
 def test_stubs_report_not_implemented(check, capsys):
     res = check(stub, quiet=True)
     assert not res and not res.implemented
@@ -150,6 +177,64 @@ def test_additive_attention_mistakes():
     _fails_with(ch11.check_additive_attention,
                 lambda s, h, W_s, W_h, v, m: additive_attention(s, h, W_s, W_h, v),
                 "mask is ignored")
+
+
+@pytest.mark.parametrize(("slip", "fragments"), [
+    ("no_jacobian", ["ds_prev", "Jacobian is left out (dr = da)"]),
+    ("no_centering", ["ds_prev", "dr = a * da"]),
+    ("no_weight_path", ["dh", "only the path through the context is kept"]),
+    ("ds_zero", ["ds_prev", "ds_prev is zero"]),
+    ("no_context_path", ["dh", "only the path through the scores is kept"]),
+    ("unscaled", ["scaled dot product ds_prev", "1/sqrt(H) of the scaled scores is left out"]),
+    ("always_scaled", ["dot product ds_prev", "applied although scaled=False"]),
+    ("context_without_a", ["dh", "not zero at the padded steps"]),
+])
+def test_dot_attention_backward_mistakes(slip, fragments):
+    _fails_with(ch11.check_dot_product_attention_backward,
+                lambda *args: dot_attention_backward(*args, slip=slip), *fragments)
+
+
+def test_dot_attention_backward_contract():
+    _fails_with(ch11.check_dot_product_attention_backward,
+                lambda *args: dot_attention_backward(*args)[1], "return a tuple (ds_prev, dh)")
+
+    def in_place(dc, s, h, a, scaled):
+        a *= 1.0  # harmless value, but a write into the caller's array
+        a[:] = np.round(a, 3)
+        return dot_attention_backward(dc, s, h, a, scaled)
+
+    _fails_with(ch11.check_dot_product_attention_backward, in_place, "changed its input a")
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_reference_backward_equals_central_differences(scaled):
+    """torch's gradients of sum(c * dc) agree with central differences of the forward pass,
+    and the padded steps get exactly zero."""
+    rng = np.random.default_rng(5)
+    s, h, mask, _ = ch11.make_attention_inputs(rng, N=3, T_x=5, H=4, H_s=4)
+    mask[1, 2:] = False
+    dc = rng.normal(size=(3, 4))
+    score = "scaled_dot" if scaled else "dot"
+    ds, dh = ch11.reference_dot_product_attention_backward(dc, s, h, mask, scaled)
+
+    def context():
+        return ch11.reference_attention(s, h, score, mask)[2]
+
+    for x, grad in ((s, ds), (h, dh)):  # central differences: error O(eps^2) ~ 1e-10 here
+        numerical = gradcheck.numerical_gradient_array(context, x, dc, eps=1e-5)
+        assert np.allclose(grad, numerical, rtol=1e-6, atol=1e-8)
+    assert np.all(dh[~mask] == 0) and np.abs(dh[mask]).max() > 0
+
+
+def test_reference_backward_rejects_bad_input():
+    s, h, dc = np.zeros((2, 3)), np.zeros((2, 4, 3)), np.zeros((2, 3))
+    with pytest.raises(ValueError, match="dc"):
+        ch11.reference_dot_product_attention_backward(np.zeros((2, 4)), s, h)
+    with pytest.raises(ValueError, match="s_prev"):
+        ch11.reference_dot_product_attention_backward(dc, np.zeros((3, 3)), h)
+    with pytest.raises(ValueError, match="at least one real input step"):
+        ch11.reference_dot_product_attention_backward(dc, s, h, np.array([[1, 1, 0, 0],
+                                                                          [0, 0, 0, 0]]))
 
 
 def test_bilinear_transposed_weight_fails():

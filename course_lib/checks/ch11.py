@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib import validate
+from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
 
 # The encoder–decoder moved to course_lib.seq2seq; re-exported here for lab 11 and its page.
 from course_lib.seq2seq import (  # noqa: F401
@@ -37,13 +38,17 @@ def reference_masked_softmax(scores, mask=None):
     """Softmax over the last axis of ``scores (..., T_x)``, with the entries where ``mask``
     (broadcastable to ``scores``, True = a real input step) is False set to weight 0, computed
     by torch (``masked_fill`` with -inf, then ``torch.softmax``)."""
+    return _torch_masked_softmax(_t(scores), mask).numpy()
+
+
+def _torch_masked_softmax(r, mask=None):
+    """:func:`reference_masked_softmax` on a torch tensor, keeping the autograd graph."""
     import torch
 
-    r = _t(scores)
     if mask is not None:
         m = torch.as_tensor(np.asarray(mask, dtype=bool))
         r = r.masked_fill(~m, float("-inf"))
-    return torch.softmax(r, dim=-1).numpy()
+    return torch.softmax(r, dim=-1)
 
 
 def reference_attention(s_prev, h, score="dot", mask=None, params=None):
@@ -78,6 +83,74 @@ def reference_attention(s_prev, h, score="dot", mask=None, params=None):
     a = torch.as_tensor(reference_masked_softmax(r.numpy(), mask))
     c = torch.bmm(a.unsqueeze(1), hh).squeeze(1)
     return r.numpy(), a.numpy(), c.numpy()
+
+
+# Typical slips in the backward pass of dot-product attention, as changes of the torch graph
+# that keep every value and alter only the gradients (the trick ``v.detach() + (w - w.detach())``
+# has the value of v and the gradient of w). Hints only: expected values come from plain autograd.
+_BACKWARD_SLIPS = {
+    "no_jacobian": "the softmax's Jacobian is left out (dr = da): dr_t = a_t (da_t - sum_u a_u "
+                   "da_u); without it even the padded steps get gradient",
+    "no_centering": "dr = a * da: the term - sum_u a_u da_u of the softmax's Jacobian is left out "
+                    "(every weight depends on every score)",
+    "no_weight_path": "only the path through the context is kept (dh = a dc): each h_t is also the "
+                      "key of its score, so dh_t gets dr_t s_prev as well, and ds_prev = "
+                      "sum_t dr_t h_t",
+    "no_context_path": "only the path through the scores is kept: each h_t is also a value in the "
+                       "context c = sum_t a_t h_t, so dh_t gets a_t dc as well",
+    "unscaled": "the factor 1/sqrt(H) of the scaled scores is left out of the backward pass",
+    "scaled": "the factor 1/sqrt(H) is applied although scaled=False",
+}
+
+
+def _dot_attention_grads(dc, s_prev, h, mask=None, scaled=False, slip=None):
+    """Gradients ``(ds_prev, dh)`` of ``sum(c * dc)`` for dot-product attention, by torch
+    autograd in float64, optionally with one slip of :data:`_BACKWARD_SLIPS` (a key)."""
+    import torch
+
+    s, hh = _t(s_prev).requires_grad_(), _t(h).requires_grad_()
+    raw = torch.bmm(hh, s.unsqueeze(2)).squeeze(2)  # s . h_t, (N, T_x)
+    k_value = 1 / np.sqrt(hh.shape[-1]) if scaled else 1.0
+    k_grad = {"unscaled": 1.0, "scaled": 1 / np.sqrt(hh.shape[-1])}.get(slip, k_value)
+    r = (raw * k_value).detach() + (raw * k_grad - (raw * k_grad).detach())
+    a = _torch_masked_softmax(r, mask)
+    if slip == "no_jacobian":
+        a = a.detach() + (r - r.detach())
+    elif slip == "no_centering":
+        a = a.detach() * (1 + r - r.detach())
+    elif slip == "no_weight_path":
+        a = a.detach()
+    values = hh.detach() if slip == "no_context_path" else hh
+    c = torch.bmm(a.unsqueeze(1), values).squeeze(1)
+    (c * _t(dc)).sum().backward()
+    return tuple(np.zeros(tuple(v.shape)) if v.grad is None else v.grad.numpy().copy()
+                 for v in (s, hh))
+
+
+def reference_dot_product_attention_backward(dc, s_prev, h, mask=None, scaled=False):
+    """Gradients of ``sum(c * dc)`` with respect to the query and the encoder states for
+    (scaled) dot-product attention, by torch autograd in float64 through the computation of
+    :func:`reference_attention`.
+
+    Args:
+        dc: upstream gradient of the context, shape (N, H).
+        s_prev: decoder states (the queries), shape (N, H).
+        h: encoder states (keys and values), shape (N, T_x, H).
+        mask: optional (N, T_x) booleans, True for real input steps.
+        scaled: the scores were divided by sqrt(H).
+
+    Returns:
+        ``ds_prev (N, H)``, ``dh (N, T_x, H)``.
+    """
+    dims: dict[str, int] = {}
+    h = validate.array("h", h, ("N", "T_x", "H"), dims)
+    s_prev = validate.array("s_prev", s_prev, ("N", "H"), dims)
+    dc = validate.array("dc", dc, ("N", "H"), dims)
+    if mask is not None:
+        mask = validate.array("mask", mask, ("N", "T_x"), dims, dtype=bool)
+        if not np.all(mask.any(-1)):
+            raise ValueError("mask: every row needs at least one real input step (True)")
+    return _dot_attention_grads(dc, s_prev, h, mask, scaled)
 
 
 def make_attention_inputs(rng, N=None, T_x=None, H=None, H_s=None, A=None, padded=True):
@@ -214,3 +287,38 @@ def check_bilinear_scores(fn, seed: int = 0):
     r = fn(s_prev.copy(), h.copy(), p["W_A"].copy())
     r_exp, _, _ = reference_attention(s_prev, h, "bilinear", mask, p)
     compare(f"bilinear scores r (W_A of shape {p['W_A'].shape})", r, r_exp, atol=1e-10)
+
+
+@public_check("dot_product_attention_backward")
+def check_dot_product_attention_backward(fn, seed: int = 0):
+    """``dot_product_attention_backward(dc, s_prev, h, a, scaled) -> (ds_prev, dh)`` against
+    torch autograd, unscaled and scaled, with padded rows (``a`` = 0 at the padded steps)."""
+    rng = np.random.default_rng(seed)
+    N, T_x, H = (int(v) for v in rng.integers(2, 7, size=3))
+    s_prev, h, mask, _ = make_attention_inputs(rng, N=N, T_x=T_x, H=H, H_s=H)
+    mask[-1, -1] = False  # at least one padded step
+    dc = rng.normal(size=(N, H))
+    for scaled in (False, True):
+        name = "scaled dot product" if scaled else "dot product"
+        _, a, _ = reference_attention(s_prev, h, "scaled_dot" if scaled else "dot", mask)
+        out = call_on_copies(lambda *args, sc=scaled: fn(*args, sc),
+                             {"dc": dc, "s_prev": s_prev, "h": h, "a": a})
+        ds, dh = unpack(out, 2, f"(ds_prev, dh) for the {name}")
+        ds_exp, dh_exp = reference_dot_product_attention_backward(dc, s_prev, h, mask, scaled)
+        slips = {hint: _dot_attention_grads(dc, s_prev, h, mask, scaled, slip)
+                 for slip, hint in _BACKWARD_SLIPS.items()
+                 if slip != ("scaled" if scaled else "unscaled")}
+        shape = f" (N={N}, T_x={T_x}, H={H})"
+        compare(f"{name} ds_prev{shape}", ds, ds_exp, atol=1e-10, alternatives={
+            "ds_prev is zero: s_prev enters every score, so it gets ds_prev = sum_t dr_t h_t":
+                np.zeros_like(ds_exp), **{hint: g[0] for hint, g in slips.items()}})
+        try:
+            compare(f"{name} dh{shape}", dh, dh_exp, atol=1e-10,
+                    alternatives={hint: g[1] for hint, g in slips.items()})
+        except CheckFailed as exc:
+            msg = str(exc)
+            if "Hint" not in msg and np.shape(dh) == dh_exp.shape and np.any(
+                    np.abs(np.asarray(dh, dtype=np.float64)[~mask]) > 1e-10):
+                msg += (". Hint: dh is not zero at the padded steps (mask False); a_t = 0 there, "
+                        "so neither the context nor the scores send them gradient")
+            raise CheckFailed(msg) from None
