@@ -31,8 +31,9 @@ def reference_perplexity(logits, targets):
     from ``torch.nn.functional.cross_entropy``: a float."""
     import torch
 
-    logits = torch.as_tensor(np.asarray(logits, dtype=np.float64))
-    targets = torch.as_tensor(np.asarray(targets, dtype=np.int64))
+    # copies: a read-only view (np.broadcast_to) would make torch warn that it is not writable
+    logits = torch.as_tensor(np.array(logits, dtype=np.float64))
+    targets = torch.as_tensor(np.array(targets, dtype=np.int64))
     nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                             targets.reshape(-1))
     return float(torch.exp(nll))
