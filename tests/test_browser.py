@@ -58,6 +58,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
         pass
 
+    def do_GET(self):
+        # Chromium asks every new site for /favicon.ico by itself, at a moment of its choosing
+        # (a 404 then lands in whichever page's log is open, e.g. index.html's). The pages never
+        # link it, so the test server answers "no content" instead of an error.
+        if self.path == "/favicon.ico":
+            self.send_response(204)
+            self.end_headers()
+            return
+        super().do_GET()
+
 
 def _serve(directory: Path):
     handler = functools.partial(_QuietHandler, directory=str(directory))
