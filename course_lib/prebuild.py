@@ -86,6 +86,7 @@ def _execute(page: str, one_thread: bool):
     """Execute one page (in a worker process) and return (notebook, seconds, error text)."""
     if one_thread:  # the page's kernel inherits these: one core per page
         os.environ.update({var: "1" for var in THREAD_VARS})
+    os.environ["COURSE_NOTEBOOK"] = Path(page).stem  # where course_lib.claims says it ran
     import tempfile
 
     from jupyter_cache.executors.utils import single_nb_execution
@@ -109,9 +110,10 @@ def _execute(page: str, one_thread: bool):
     return nb, result.time, error
 
 
-def prebuild(toc: Path, workers: int = 2, cache_path: Path | None = None, log=print) -> dict:
+def prebuild(toc: Path, workers: int = 2, cache_path: Path | None = None, log=print,
+             only: set[str] | None = None) -> dict:
     """Execute the pages of ``toc`` missing from the cache (by default ``_build/.jupyter_cache``
-    beside ``toc``), ``workers`` at a time. Returns
+    beside ``toc``), ``workers`` at a time; with ``only``, just the pages of those stems. Returns
     ``{"cached": [...], "executed": {page: seconds}, "failed": {page: error}}``."""
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -120,6 +122,8 @@ def prebuild(toc: Path, workers: int = 2, cache_path: Path | None = None, log=pr
     report: dict = {"cached": [], "executed": {}, "failed": {}}
     todo = []
     for page in executable_pages(toc):
+        if only is not None and page.stem not in only:
+            continue
         try:
             cache.match_cache_notebook(read_page(page))
             report["cached"].append(page.name)

@@ -22,6 +22,13 @@ def set_seed(seed: int = 0, threads: int = 1) -> np.random.Generator:
             that is set (``course_lib.prebuild`` sets it to 1 when it runs two pages at once:
             two threads per page on two busy cores would spin-wait each other to a crawl).
 
+    Two environment variables imitate another machine or another run (the portability matrix,
+    ``benchmarks/portability.py``, uses them; nothing else should):
+
+    - ``COURSE_THREADS=n`` uses n threads whatever ``threads`` and the cap above say;
+    - ``COURSE_SEED=k`` adds k to every seed, so a notebook that starts with ``set_seed(0)``
+      runs as it would with seed k. Claims (:mod:`course_lib.claims`) must hold for k = 0..4.
+
     Returns:
         A fresh ``numpy.random.Generator`` seeded with ``seed``; prefer it to the global state.
     """
@@ -32,7 +39,11 @@ def set_seed(seed: int = 0, threads: int = 1) -> np.random.Generator:
     cap = os.environ.get("COURSE_MAX_THREADS", "")
     if cap.isdigit() and int(cap) >= 1:
         threads = min(threads, int(cap))
-    seed = int(seed)
+    forced = os.environ.get("COURSE_THREADS", "")
+    if forced.isdigit() and int(forced) >= 1:
+        threads = int(forced)
+    offset = os.environ.get("COURSE_SEED", "")
+    seed = (int(seed) + (int(offset) if offset.isdigit() else 0)) % 2**32
     random.seed(seed)
     np.random.seed(seed)
     try:

@@ -86,3 +86,26 @@ def test_largest_numpy_seed_is_accepted():
 def test_bad_threads_raise_value_error_naming_threads(threads):
     with pytest.raises(ValueError, match="threads"):
         set_seed(0, threads=threads)
+
+
+def test_course_threads_imitates_another_thread_count(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("COURSE_THREADS", "2")
+        set_seed(0)  # asks for one thread, gets two
+        assert torch.get_num_threads() == 2
+        monkeypatch.setenv("COURSE_MAX_THREADS", "1")  # an explicit imitation beats the cap
+        set_seed(0)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_course_seed_shifts_every_seed(monkeypatch):
+    monkeypatch.setenv("COURSE_SEED", "3")
+    shifted = _draws(0)
+    monkeypatch.delenv("COURSE_SEED")
+    plain = _draws(3)
+    assert shifted[0] == plain[0]
+    for x, y in zip(shifted[1:], plain[1:], strict=True):
+        np.testing.assert_array_equal(x, y)
