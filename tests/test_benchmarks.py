@@ -92,3 +92,36 @@ def test_lab_functions_loads_definitions_without_running_the_lab():
     # the given forward pass and the reference backward pass, nothing computed at top level
     assert callable(ns["rnn_forward"]) and callable(ns["rnn_backward"])
     assert "x_demo" not in ns
+
+
+def test_portability_report_reads_nbval_failures_and_ranges_claims(tmp_path, monkeypatch):
+    import portability
+
+    xml = tmp_path / "labs.xml"
+    xml.write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="solutions.ch04.ch04_lab.ipynb" name="Cell 11">'
+        '<failure message="Notebook cell execution failed">Cell 11: Cell outputs differ'
+        '</failure></testcase>'
+        '<testcase classname="solutions.ch04.ch04_lab.ipynb" name="Cell 12"/>'
+        '<testcase classname="solutions.ch09.ch09_lab.ipynb" name="Cell 3">'
+        '<failure message="failed">Traceback ... ClaimFailed: claim \'x\' does not hold'
+        '</failure></testcase>'
+        '<testcase classname="solutions.ch03.ch03_lab.ipynb" name="Cell 1"/>'
+        '</testsuite></testsuites>')
+    monkeypatch.setattr(portability.subprocess, "run", lambda *a, **k: None)
+    paths = [tmp_path / f"solutions/{lab}/{lab}_lab.ipynb" for lab in ("ch03", "ch04", "ch09")]
+    result = portability.run_labs(paths, {}, 0, xml)
+    assert result["ch03"] == "ok"
+    assert result["ch04"] == "Cell 11 (outputs differ)"
+    assert result["ch09"].startswith("Cell 3 (error: ") and "ClaimFailed" in result["ch09"]
+    assert portability.where_label("ch04") == "ch04 lab"
+    assert portability.where_label("ch04_bptt") == "ch04 page"
+    claims = [{"where": "ch04", "name": "bpc", "value": v, "bound": "< 0.7", "holds": v < 0.7,
+               "config": c, "seed": 0} for v, c in ((0.5, "native"), (0.62, "aten-default"))]
+    runs = [{"config": "native", "seed": 0, "labs": result, "pages": {"ch04_bptt": "ok"},
+             "seconds": 12.0}]
+    text = portability.report(runs, claims, ["native"], [0])
+    assert "| native | — | 0 | 1/3 | 1/1 | 12 |" in text
+    assert "| ch04 lab | bpc | < 0.7 | 0.5 | 0.62 | 2 | yes |" in text
+    assert "- native, seed 0, ch04: Cell 11 (outputs differ)" in text
