@@ -174,7 +174,10 @@ def test_overfits_a_tiny_batch():
     torch.manual_seed(0)  # before the model: its initial weights must not depend on test order
     model = captioning.make_captioner(len(VOCAB), size=16, hidden=32, emb=16, attn_size=32,
                                       channels=16)
-    hist = captioning.train_captioner(model, images, captions, epochs=60, batch_size=12,
+    # 120 passes: with 60 the loss ratio was 0.032-0.073 over seeds 0-2 and two numeric
+    # configurations (one caption of five wrong for seed 1); with 120 it is 0.022-0.024 and
+    # every caption is right, so the bounds below hold with a factor 2 on any machine.
+    hist = captioning.train_captioner(model, images, captions, epochs=120, batch_size=12,
                                       lr=1e-2, lam=0.01)
     pred, _ = model.greedy(images, 9)
     assert hist["loss"][-1] < 0.05 * hist["loss"][0]
