@@ -13,7 +13,8 @@ from course_tools.paths import add_root_option, find_root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Grade a folder of submitted notebooks.")
+    parser = argparse.ArgumentParser(prog="python -m course_tools.grading",
+                                     description="Grade a folder of submitted notebooks.")
     parser.add_argument("submissions", type=Path, help="folder of submissions")
     parser.add_argument("--lab", required=True, help="lab id, e.g. ch01 (a folder of solutions/)")
     parser.add_argument("--out", type=Path, default=None,
