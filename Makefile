@@ -29,10 +29,11 @@ help:
 	@sed -n '2,10p' Makefile | sed 's/^# *//'
 
 # --- installation (idempotent; from nothing on a fresh machine) ------------------------------
-# pip byte-compiles the modules it installs one after another (torch's thousands included):
-# 130 s of install here. --no-compile and then compileall on both cores: 50 s + 45 s. (The
-# bytecode must be there: with PYTHONDONTWRITEBYTECODE set, as on these machines, nothing
-# compiled on import is kept, and make test took 1213 s instead of 878.)
+# .[dev] is everything: the runtime (what students need), the [book] and [grading] extras and
+# the test tools. pip byte-compiles the modules it installs one after another (torch's
+# thousands included); --no-compile and then compileall on every core is faster. (The bytecode
+# must be there: with PYTHONDONTWRITEBYTECODE set, nothing compiled on import is kept, and
+# every test run would compile torch again.) Times: book/benchmarks.md.
 $(STAMP): pyproject.toml constraints.txt
 	@start=$$(date +%s); \
 	fresh=0; test -x $(PY) || { $(PYTHON) -m venv $(VENV); fresh=1; }; \
@@ -69,27 +70,27 @@ book: install
 	@mkdir -p _build
 	@toc=_toc.yml; \
 	if [ "$(SOLUTIONS_ON_SITE)" = 1 ]; then \
-	  toc=$$($(PY) -m course_lib.authoring --toc-with-solutions _build/_toc_with_solutions.yml); \
+	  toc=$$($(PY) -m course_tools.authoring --toc-with-solutions _build/_toc_with_solutions.yml); \
 	  echo "Publishing solutions on the site ($$toc)"; \
 	else rm -rf _build/html/solutions _build/_toc_with_solutions.yml; fi; \
-	$(PY) -m course_lib.prebuild --toc $$toc; \
+	$(PY) -m course_tools.prebuild --toc $$toc; \
 	$(BIN)/jupyter-book build -W -n --keep-going --toc $$toc . 2>&1 | tee _build/book.log || \
 	  { echo "Book build failed; see _build/book.log and _build/html/reports/"; exit 1; }
 	@echo "Site built: file://$(CURDIR)/_build/html/index.html"
 
 # --- tests --------------------------------------------------------------------------------
 lint: install
-	$(BIN)/ruff check course_lib tests benchmarks solutions
+	$(BIN)/ruff check course_lib course_tools tests benchmarks solutions
 
 student: install
-	$(PY) -m course_lib.authoring
+	$(PY) -m course_tools.authoring
 
 # Execute master labs in place (LABS="ch01 ch02"; all by default), then regenerate notebooks/.
 solutions: install
-	$(PY) -m course_lib.authoring --execute $(LABS)
+	$(PY) -m course_tools.authoring --execute $(LABS)
 
 student-check: install
-	$(PY) -m course_lib.authoring --check
+	$(PY) -m course_tools.authoring --check
 
 unit: install
 	bash tests/install_grading.sh
@@ -123,10 +124,10 @@ browser: install
 	bash tests/install_chromium.sh
 	$(BIN)/pytest -m browser tests
 
-# nbval and the browser tests run side by side: 383 s here against about 413 s one after the
-# other (measured on 2 cores); -O prints each one's output whole when it ends.
+# nbval and the browser tests run side by side (faster than one after the other on two cores;
+# the benchmarks table has the times); --output-sync prints each one's output whole when it ends.
 # (notebooks/ in sync with solutions/, make student-check, is a unit test.)
-# (install with -j2: pip and npm ci side by side, 14 s saved on a fresh machine)
+# (install with -j2: pip and npm ci side by side on a fresh machine)
 test:
 	$(MAKE) -j2 install
 	@mkdir -p _build
@@ -142,12 +143,12 @@ lab: install
 # Slides for class (CHAPTERS="ch07 ch08"; all by default): chapters take their figures from the
 # book build's cache (make book first), labs are shown as released. Open the .slides.html files.
 slides: install
-	$(PY) -m course_lib.slides --out _build/slides $(CHAPTERS)
+	$(PY) -m course_tools.slides --out _build/slides $(CHAPTERS)
 
 grade: install
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder LAB=ch01"; exit 2; }
 	@bash tests/install_grading.sh bubblewrap
-	$(PY) -m course_lib.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS)
+	$(PY) -m course_tools.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS)
 
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import numpy as np
+
+from course_tools.labspec import read_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,12 +18,9 @@ def lab_functions(lab: str) -> dict:
     (e.g. ``sigmoid``) and the reference solutions, without running the lab's experiments."""
     path = ROOT / "solutions" / lab / f"{lab}_lab.ipynb"
     namespace: dict = {"np": np}
-    for cell in json.loads(path.read_text())["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        source = "".join(cell["source"])
+    for cell in read_lab(path).cells:  # every code cell, classified by its markers
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(cell.source)
         except SyntaxError:  # IPython magics: such cells define nothing we time
             continue
         keep = [node for node in tree.body

@@ -141,7 +141,7 @@ def bench_book(repeat: int) -> list[dict]:
             tmp = Path(tmp)
             _copy_repository(tmp)
             # as make book does: the pages executed two at a time, then the Sphinx build
-            cmd = ["bash", "-c", f"{PY} -m course_lib.prebuild && {JB} build -W -n --keep-going ."]
+            cmd = ["bash", "-c", f"{PY} -m course_tools.prebuild && {JB} build -W -n --keep-going ."]
             cold.append(_run(cmd, cwd=tmp))
             cached.append(_run(cmd, cwd=tmp))
     return [
@@ -210,7 +210,7 @@ def bench_grading(repeat: int, lab: str = "ch01", n: int = 4,
         for i in range(n):
             shutil.copy(solution, subs / f"student{i:02d}.ipynb")
         for workers in (1, 2):
-            runs = [_run([PY, "-m", "course_lib.grading", str(subs), "--lab", lab, "--out",
+            runs = [_run([PY, "-m", "course_tools.grading", str(subs), "--lab", lab, "--out",
                           str(Path(tmp) / f"out{workers}-{k}"), "--workers", str(workers)])
                     for k in range(repeat)]
             times[workers] = table.median(r[0] for r in runs)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages of the grading tests (idempotent; a no-op when they are present):
-#   bubblewrap  the sandbox every submission runs in (course_lib/sandbox.py)
+#   bubblewrap  the sandbox every submission runs in (course_tools/sandbox/)
 #   postgresql  a throw-away server on 127.0.0.1 for the PostgreSQL gradebook test
 # Needs root (apt-get). Without root or apt, it says so and the tests that need the missing
 # package skip (PostgreSQL) or fail with the command to run (bubblewrap).

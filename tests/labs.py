@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def solution_functions(lab: str) -> dict:
     """Execute the solution cells (and nothing else) of ``solutions/<lab>/<lab>_lab.ipynb`` and
     return their namespace, so tests check the very code the master lab holds."""
+    from course_tools.labspec import read_lab  # the one parser of the lab markers
+
     path = ROOT / "solutions" / lab / f"{lab}_lab.ipynb"
     namespace = {"np": np}
-    for cell in json.loads(path.read_text())["cells"]:
-        src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in src:
-            exec(compile(src, str(path), "exec"), namespace)  # noqa: S102 - our own notebook
+    for cell in read_lab(path).solutions:
+        exec(compile(cell.source, str(path), "exec"), namespace)  # noqa: S102 - our own notebook
     return namespace
 
 

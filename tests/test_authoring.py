@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import authoring
+from course_tools import authoring
 
 ROOT = Path(__file__).resolve().parent.parent
 

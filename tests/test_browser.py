@@ -12,7 +12,7 @@ browser session, loads EVERY page and checks that
 
 Then: the offline search finds the LSTM chapter; dark mode and print look as the course CSS
 says (screenshots of three pages, light and dark, and a print PDF into _build/screenshots);
-one slide deck (``course_lib.slides``) loads with reveal.js and MathJax from this machine.
+one slide deck (``course_tools.slides``) loads with reveal.js and MathJax from this machine.
 Run after ``make book``; ``make test`` does both (and installs Chromium when missing).
 """
 
@@ -316,7 +316,7 @@ def test_print_hides_navigation(server, browser):
 
 def test_one_slide_deck_loads_offline(browser, tmp_path):
     """A chapter's reveal.js deck: slides, maths and no request leaving the machine."""
-    from course_lib import slides
+    from course_tools import slides
 
     deck = slides.build(["ch07"], tmp_path, labs=False)[0]
     httpd, url = _serve(tmp_path)

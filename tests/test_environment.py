@@ -12,8 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pins() -> list[str]:
+    """Every pinned requirement: the runtime's and those of every extra (``dev`` also names the
+    other extras, ``course_lib[book,grading]``, which is no pin)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = [req for reqs in project["optional-dependencies"].values() for req in reqs]
+    return [req for req in project["dependencies"] + extras if "==" in req]
+
+
+def test_extras_keep_the_tooling_out_of_the_students_install():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {req.split("==")[0] for req in project["dependencies"]}
+    assert not runtime & {"nbgrader", "jupyter-book", "psycopg", "nbval", "pytest"}
+    extras = project["optional-dependencies"]
+    assert {"book", "grading", "dev"} <= set(extras)
+    assert f"{project['name']}[book,grading]" in extras["dev"]
 
 
 def test_environment_yml_lists_the_same_pins_as_pyproject():

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import authoring, grading, sandbox
+from course_tools import authoring, grading, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "labs"
@@ -49,9 +49,10 @@ def tiny_batch(tmp_path_factory):
     (subs / "nested" / "tiny" / "tiny.ipynb").write_bytes(TINY.read_bytes())
     (subs / "empty_folder").mkdir()
     out = tmp / "grades"
-    results = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
-                                   workers=2, solutions=FIXTURES, show_progress=False)
-    return {r.student: r for r in results}, out, subs
+    batch = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
+                                 workers=2, solutions=FIXTURES, show_progress=False)
+    assert batch.graded == sorted(EXPECTED)  # all graded in a first run
+    return {r.student: r for r in batch.results}, out, subs
 
 
 EXPECTED = {
@@ -105,12 +106,13 @@ def test_a_second_run_grades_only_what_changed(tiny_batch, tmp_path):
     out, subs = shutil.copytree(out, tmp_path / "out"), shutil.copytree(subs, tmp_path / "subs")
     again = grading.grade_folder(subs, "tiny", out, roster=["absent"], workers=2,
                                  solutions=FIXTURES, show_progress=False)
-    assert grading.grade_folder.last_graded == []
-    assert {r.student: r.scores for r in again} == {s: r.scores for s, r in results.items()}
+    assert again.graded == [] and "0 graded in this run" in again.summary
+    assert {r.student: r.scores for r in again.results} == {s: r.scores for s, r in results.items()}
     _partial(subs / "honest.ipynb")  # the honest student hands in again, now with a mistake
-    again = {r.student: r for r in grading.grade_folder(
-        subs, "tiny", out, roster=["absent"], workers=2, solutions=FIXTURES, show_progress=False)}
-    assert grading.grade_folder.last_graded == ["honest"]
+    batch = grading.grade_folder(subs, "tiny", out, roster=["absent"], workers=2,
+                                 solutions=FIXTURES, show_progress=False)
+    again = {r.student: r for r in batch.results}
+    assert batch.graded == ["honest"]
     assert again["honest"].scores == pytest.approx({**FULL, "square": 0})
     rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
     assert rows["honest"]["total"] == "3" and rows["nested"]["total"] == "5"
@@ -170,9 +172,13 @@ def test_the_kernel_sees_no_course_files_no_network_and_is_unprivileged():
                 "s.settimeout(2)\n"
                 "print(s.connect_ex(('127.0.0.1', 22)) != 0)\n"
                 "open('/home/student/ok', 'w').write('writable')\n"
-                "import course_lib.checks.core\n", timeout=30)
+                "import course_lib.checks.core\n"
+                "import importlib.util\n"  # the sandbox mounts course_lib only
+                "print(importlib.util.find_spec('course_tools') is None, "
+                f"os.path.exists({str(ROOT / 'course_tools')!r}), "
+                f"os.path.exists({str(ROOT / 'pyproject.toml')!r}))\n", timeout=30)
             assert out.status == "ok", out.error
-            assert out.text.split() == ["False", "False", "False", "True"]
+            assert out.text.split() == ["False", "False", "False", "True", "True", "False", "False"]
             out = kernel.execute(f"open({str(ROOT / 'course_lib' / 'x.py')!r}, 'w')", timeout=10)
             assert out.status == "error" and "Read-only" in out.error
     finally:
@@ -292,7 +298,7 @@ def test_real_lab_end_to_end(tmp_path):
     (subs / "solution.ipynb").write_bytes((ROOT / "solutions/ch01/ch01_lab.ipynb").read_bytes())
     (subs / "student.ipynb").write_bytes((ROOT / "notebooks/ch01/ch01_lab.ipynb").read_bytes())
     results = {r.student: r for r in grading.grade_folder(
-        subs, "ch01", tmp_path / "out", workers=2, show_progress=False)}
+        subs, "ch01", tmp_path / "out", workers=2, show_progress=False).results}
     nb = nbformat.read(ROOT / "solutions/ch01/ch01_lab.ipynb", as_version=4)
     points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
               for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
@@ -318,7 +324,7 @@ def test_a_new_sqlite_gradebook_is_copied_from_the_last_one_made(tmp_path, monke
 
     calls = []
     real_run = subprocess.run
-    monkeypatch.setattr(grading.subprocess, "run",
+    monkeypatch.setattr(grading.gradebook.subprocess, "run",
                         lambda *a, **k: calls.append(a) or real_run(*a, **k))
     grading.prepare_gradebook(f"sqlite:///{second}", spec)
     assert calls == []  # copied, nbgrader not started
@@ -329,3 +335,29 @@ def test_a_new_sqlite_gradebook_is_copied_from_the_last_one_made(tmp_path, monke
     assert len(calls) == 1  # an existing gradebook: nbgrader updates it in place
     with Gradebook(f"sqlite:///{second}") as gb:
         assert [s.id for s in gb.students] == ["ann"]
+
+
+# --- the result cache's key ----------------------------------------------------------------
+
+def test_the_result_key_covers_every_course_lib_file_the_master_and_the_grader(tmp_path):
+    """A stored grade is reused only when nothing it depends on changed: every .py of the
+    installed course_lib (data.py, seq2seq.py, validate.py too), the master, the grader."""
+    from course_tools.grading.spec import fingerprint, grader_files
+
+    library = shutil.copytree(ROOT / "course_lib", tmp_path / "course_lib",
+                              ignore=shutil.ignore_patterns("__pycache__"))
+    master = shutil.copy(TINY, tmp_path / "tiny.ipynb")
+    tools = [shutil.copy(p, tmp_path / p.name) for p in grader_files()[:1]]
+    key = fingerprint(master, library, tools)
+    assert fingerprint(master, library, tools) == key  # stable
+    for name in ("data.py", "seq2seq.py", "validate.py", "checks/core.py"):
+        path = library / name
+        text = path.read_text()
+        path.write_text(text + "\n# changed\n")
+        assert fingerprint(master, library, tools) != key, name
+        path.write_text(text)
+    assert fingerprint(master, library, tools) == key
+    Path(master).write_text(Path(master).read_text().replace("double", "twice"))
+    assert fingerprint(master, library, tools) != key
+    assert grading.LabSpec("tiny", FIXTURES).fingerprint == fingerprint(TINY)
+    assert {p.name for p in grader_files()} >= {"spec.py", "run.py", "wire.py", "labspec.py"}

@@ -19,7 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_lib import authoring, grading, sandbox
+from course_tools import authoring, grading, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "labs"
@@ -209,13 +209,13 @@ def hostile_class(tmp_path_factory):
         _edit(replace=HONEST_VARIANTS[i % len(HONEST_VARIANTS)])(subs / f"honest_{i:02d}.ipynb",
                                                                  ctx)
     (subs / "empty_folder").mkdir()
-    course = [ROOT / "course_lib" / name for name in ("grading.py", "sandbox.py", "authoring.py")]
+    course = sorted((ROOT / "course_tools").rglob("*.py")) + sorted((ROOT / "course_lib").rglob("*.py"))
     before = _digest(subs, FIXTURES, *course)
     # tighter limits than the defaults, so that the fork bomb and the memory hog hit them fast
     limits = sandbox.Limits(processes=128, memory_bytes=3 * 2 ** 30)
     results = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
                                    workers=2, solutions=FIXTURES, show_progress=False,
-                                   limits=limits)
+                                   limits=limits).results
     after = _digest(subs, FIXTURES, *course)
     return {r.student: r for r in results}, out, before, after
 

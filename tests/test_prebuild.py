@@ -1,4 +1,4 @@
-"""course_lib.prebuild: the pages executed in parallel land where the site build finds them."""
+"""course_tools.prebuild: the pages executed in parallel land where the site build finds them."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import prebuild
+from course_tools import prebuild
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = """---
@@ -42,9 +42,14 @@ def _book(tmp_path: Path, pages: dict[str, str]) -> Path:
     return toc
 
 
-def test_the_course_toc_lists_the_twelve_chapter_pages_and_nothing_else():
+def test_the_course_toc_lists_every_chapter_page_and_nothing_else():
+    """The executable pages are exactly the chapter pages book/chNN_*.md, numbered 1, 2, ...
+    without a gap (a new chapter needs no edit here: it needs its page in _toc.yml)."""
     pages = prebuild.executable_pages(ROOT / "_toc.yml")
-    assert [p.name[:4] for p in pages] == [f"ch{i:02d}" for i in range(1, 13)]
+    chapters = sorted(p.name for p in (ROOT / "book").glob("ch[0-9][0-9]_*.md"))
+    assert sorted(p.name for p in pages) == chapters, "a chapter page missing from _toc.yml?"
+    assert [p.name[:4] for p in pages] == [f"ch{i:02d}" for i in range(1, len(chapters) + 1)]
+    assert len(chapters) >= 12
     assert all(p.parent.name == "book" and p.suffix == ".md" for p in pages)
 
 

@@ -9,8 +9,9 @@ import os
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
+
+from course_tools.labspec import read_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("COURSE_SITE", ROOT / "_build" / "html")).resolve()
@@ -22,17 +23,9 @@ def _solution_lines() -> dict[str, list[str]]:
     """Distinctive lines of code between the solution markers of every master lab."""
     found = {}
     for path in sorted(ROOT.glob("solutions/*/*.ipynb")):
-        lines = []
-        for cell in nbformat.read(path, as_version=4).cells:
-            inside = False
-            for line in cell.source.splitlines():
-                if "### BEGIN SOLUTION" in line:
-                    inside = True
-                elif "### END SOLUTION" in line:
-                    inside = False
-                elif inside and len(line.strip()) >= 25 and not line.strip().startswith("#"):
-                    lines.append(line.strip())
-        found[path.parent.name] = lines
+        answers = [line.strip() for cell in read_lab(path).solutions for line in cell.answer_lines]
+        found[path.parent.name] = [line for line in answers
+                                   if len(line) >= 25 and not line.startswith("#")]
     return found
 
 
@@ -80,7 +73,7 @@ def test_solutions_switch_puts_each_master_lab_after_its_student_lab(tmp_path):
     """What ``make book SOLUTIONS_ON_SITE=1`` builds with; the default _toc.yml has none."""
     import yaml
 
-    from course_lib.authoring import toc_with_solutions
+    from course_tools.authoring import toc_with_solutions
 
     default = (ROOT / "_toc.yml").read_text()
     assert "solutions/" not in default

@@ -1,4 +1,4 @@
-"""Slides (course_lib.slides): a chapter's and a lab's reveal.js decks build from their sources
+"""Slides (course_tools.slides): a chapter's and a lab's reveal.js decks build from their sources
 and ask for nothing beyond their own folder. The browser check of a deck is in test_browser."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import slides
+from course_tools import slides
 
 ROOT = Path(__file__).resolve().parent.parent
 

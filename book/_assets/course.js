@@ -1,4 +1,4 @@
-/* The course site's own script (added to every page by course_lib.sphinx_ext).
+/* The course site's own script (added to every page by course_tools.sphinx_ext).
  *
  * 1. MathJax: the site serves MathJax 3; the widget embedder (@jupyter-widgets/html-manager)
  *    still calls MathJax 2's MathJax.Hub.Queue to typeset widget labels. A small MathJax.Hub

@@ -1,6 +1,6 @@
 """Classroom slides: reveal.js decks of the chapters and labs, from the same sources, offline.
 
-``python -m course_lib.slides [ch07 ...] [--out _build/slides]`` (``make slides``) writes
+``python -m course_tools.slides [ch07 ...] [--out _build/slides] [--root DIR]`` (``make slides``) writes
 ``<out>/<name>.slides.html`` for each chapter page (``book/chNN_*.md``) and each student lab
 (``notebooks/chNN/chNN_lab.ipynb``), and copies next to them, into ``<out>/_vendor``, every file
 a deck loads: reveal.js (npm), MathJax 3 (the sphinx-mathjax-offline package, as on the site),
@@ -28,10 +28,11 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-CACHE = ROOT / "_build" / ".jupyter_cache"
-NODE = ROOT / "node_modules"
+from course_tools.paths import add_root_option, find_root
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # package data, installed with us
+CACHE = Path("_build") / ".jupyter_cache"  # below the course root
+NODE = "node_modules"  # below the course root (npm ci)
 VENDOR = "_vendor"
 
 _HEADING = re.compile(r"^(#{1,3})\s+\S")
@@ -89,10 +90,13 @@ def _equation_numbers(cells) -> dict[str, int]:
 
 
 # --- notebooks ---------------------------------------------------------------------------
-def chapter_notebook(md: Path, cache_path: Path = CACHE):
-    """The chapter page as a notebook, with the outputs of the book build when cached."""
+def chapter_notebook(md: Path, cache_path: Path | None = None):
+    """The chapter page as a notebook, with the outputs of the book build when cached (by
+    default the cache of the course holding ``md``)."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
+    if cache_path is None:
+        cache_path = find_root(md.resolve().parent) / CACHE
     nb = read_myst_markdown_notebook(md.read_text(), path=md)
     if cache_path.exists():
         from jupyter_cache import get_cache
@@ -178,30 +182,33 @@ def to_slides(nb, myst: bool):
 
 
 # --- the decks -----------------------------------------------------------------------------
-def vendor(out: Path) -> None:
-    """Copy what the decks load into ``out/_vendor`` (idempotent)."""
+def vendor(out: Path, root: Path | None = None) -> None:
+    """Copy what the decks load (from the course at ``root``) into ``out/_vendor``
+    (idempotent)."""
     import importlib.util
 
+    root = find_root(root)
+    node = root / NODE
     spec = importlib.util.find_spec("sphinx-mathjax-offline")
     if spec is None or not spec.origin:
         raise FileNotFoundError("sphinx-mathjax-offline is not installed (make install)")
     mathjax = Path(spec.origin).parent / "static" / "mathjax"
-    reveal = NODE / "reveal.js"
+    reveal = node / "reveal.js"
     sources = {
         "reveal.js/dist": reveal / "dist",
         "reveal.js/plugin/notes": reveal / "plugin" / "notes",
         "mathjax/tex-chtml-full.js": mathjax / "tex-chtml-full.js",
         "mathjax/output": mathjax / "output",
-        "require.min.js": NODE / "requirejs" / "require.js",
-        "embed-amd.js": NODE / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js",
-        "favicon.svg": ROOT / "book" / "_assets" / "favicon.svg",
-        "course.js": ROOT / "book" / "_assets" / "course.js",
+        "require.min.js": node / "requirejs" / "require.js",
+        "embed-amd.js": node / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js",
+        "favicon.svg": root / "book" / "_assets" / "favicon.svg",
+        "course.js": root / "book" / "_assets" / "course.js",
     }
     missing = [str(s) for s in sources.values() if not s.exists()]
     if missing:
         raise FileNotFoundError(f"missing (run `make install`, which runs npm ci): {missing}")
     # the widget embedder asks for its icon fonts relative to the page (as on the site, Makefile)
-    fonts = NODE / "@jupyter-widgets" / "html-manager" / "dist"
+    fonts = node / "@jupyter-widgets" / "html-manager" / "dist"
     for font in [f for ext in ("woff", "woff2", "ttf", "eot", "svg") for f in fonts.glob(f"*.{ext}")]:
         for folder in ("@jupyter-widgets", "@jupyter-widgets/html-manager/dist"):
             sources[f"../{folder}/{font.name}"] = font
@@ -236,27 +243,31 @@ def _exporter():
     return SlidesExporter(config=c)
 
 
-def sources(names: list[str] | None = None, labs: bool = True, chapters: bool = True):
+def sources(names: list[str] | None = None, labs: bool = True, chapters: bool = True,
+            root: Path | None = None):
     """(deck name, path, is MyST) of the chapters and labs, all or those named ``chNN``."""
+    root = find_root(root)
     found = []
     if chapters:
-        found += [(p.stem, p, True) for p in sorted(ROOT.glob("book/ch[0-9][0-9]_*.md"))]
+        found += [(p.stem, p, True) for p in sorted(root.glob("book/ch[0-9][0-9]_*.md"))]
     if labs:
-        found += [(p.stem, p, False) for p in sorted(ROOT.glob("notebooks/ch*/ch*_lab.ipynb"))]
+        found += [(p.stem, p, False) for p in sorted(root.glob("notebooks/ch*/ch*_lab.ipynb"))]
     if names:
         found = [s for s in found if s[0][:4] in names or s[0] in names]
     return found
 
 
-def build(names: list[str] | None = None, out: Path | str = ROOT / "_build" / "slides",
-          labs: bool = True, chapters: bool = True) -> list[Path]:
-    """Write the decks; return their paths."""
-    out = Path(out)
+def build(names: list[str] | None = None, out: Path | str | None = None,
+          labs: bool = True, chapters: bool = True, root: Path | None = None) -> list[Path]:
+    """Write the decks of the course at ``root`` (default ``<root>/_build/slides``); return
+    their paths."""
+    root = find_root(root)
+    out = root / "_build" / "slides" if out is None else Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    vendor(out)
+    vendor(out, root)
     exporter = _exporter()
     written = []
-    for name, path, myst in sources(names, labs=labs, chapters=chapters):
+    for name, path, myst in sources(names, labs=labs, chapters=chapters, root=root):
         nb = chapter_notebook(path) if myst else nbformat.read(path, as_version=4)
         nb.metadata["title"] = name
         body, _ = exporter.from_notebook_node(to_slides(nb, myst),
@@ -275,12 +286,13 @@ def build(names: list[str] | None = None, out: Path | str = ROOT / "_build" / "s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="chapters/labs to build (chNN); all by default")
-    parser.add_argument("--out", default=str(ROOT / "_build" / "slides"))
+    parser.add_argument("--out", default=None, help="default: <root>/_build/slides")
     parser.add_argument("--no-labs", action="store_true")
     parser.add_argument("--no-chapters", action="store_true")
+    add_root_option(parser)
     args = parser.parse_args(argv)
     for deck in build(args.names or None, args.out, labs=not args.no_labs,
-                      chapters=not args.no_chapters):
+                      chapters=not args.no_chapters, root=args.root):
         print(deck)
 
 

@@ -1,17 +1,13 @@
 """Authoring: solutions/ is the only source of the labs; this module turns it into notebooks/.
 
-Instructors write a master lab with two simple markers and no hand-edited metadata:
-
-* a **solution cell** holds ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (nbgrader's markers)
-  around the answer; its id is the name of the first function it defines plus ``_code``;
-* a **graded check cell** starts with ``# grade: <id> (<n> points)``; its public part calls a
-  ``course_lib.checks`` function, and ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``
-  surround the hidden tests.
+Instructors write a master lab with the markers of :mod:`course_tools.labspec` (solution
+cells, ``# grade:`` check cells with hidden tests) and no hand-edited metadata.
 
 :func:`annotate` writes the nbgrader cell metadata from those markers; :func:`release` runs
 ``nbgrader generate_assignment`` (solutions stripped, hidden tests removed, outputs cleared,
-graded cells locked) and writes notebooks/. ``python -m course_lib.authoring`` does both (it is
-``make student``); ``--check`` only reports whether notebooks/ is up to date.
+graded cells locked) and writes notebooks/. ``python -m course_tools.authoring [--root DIR]``
+does both (it is ``make student``); ``--check`` only reports whether notebooks/ is up to date.
+The course folder is found as :mod:`course_tools.paths` says.
 """
 
 from __future__ import annotations
@@ -19,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,12 +23,8 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-NOTEBOOKS = ROOT / "notebooks"
-
-GRADE_RE = re.compile(r"^#\s*grade:\s*(?P<id>[A-Za-z0-9_\-]+)\s*\((?P<points>\d+(?:\.\d+)?)\s*points?\)")
-DEF_RE = re.compile(r"^\s*def\s+(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
+from course_tools.labspec import CheckCell, LabSpecError, SolutionCell, parse_cells
+from course_tools.paths import add_root_option, find_root
 
 
 def _tool_env() -> dict[str, str]:
@@ -43,46 +34,27 @@ def _tool_env() -> dict[str, str]:
     return env
 
 
-class AuthoringError(ValueError):
-    """A master lab breaks the marker conventions; the message names the cell."""
+AuthoringError = LabSpecError  # a master lab breaks the marker conventions
+
+
+def _nbgrader_meta(cell) -> dict | None:
+    if isinstance(cell, SolutionCell):
+        return {"grade": False, "solution": True, "locked": False,
+                "grade_id": cell.grade_id, "schema_version": 3}
+    if isinstance(cell, CheckCell):
+        points = cell.points
+        return {"grade": True, "solution": False, "locked": True, "grade_id": cell.grade_id,
+                "points": int(points) if points.is_integer() else points, "schema_version": 3}
+    return None
 
 
 def annotate(nb) -> bool:
     """Set nbgrader metadata on every cell of ``nb`` from the markers; return whether it changed."""
     before = json.dumps([c.get("metadata", {}) for c in nb.cells], sort_keys=True)
-    seen: dict[str, int] = {}
+    parsed = parse_cells(nb.cells).by_index()
     for index, cell in enumerate(nb.cells):
-        src = cell.source
-        meta = None
-        if cell.cell_type == "code":
-            first = src.lstrip().splitlines()[0] if src.strip() else ""
-            graded = GRADE_RE.match(first)
-            if "### BEGIN SOLUTION" in src:
-                if graded:
-                    raise AuthoringError(f"cell {index}: a cell is either a solution or a check")
-                if "### END SOLUTION" not in src:
-                    raise AuthoringError(f"cell {index}: BEGIN SOLUTION without END SOLUTION")
-                match = DEF_RE.search(src)
-                if not match:
-                    raise AuthoringError(f"cell {index}: a solution cell must define a function")
-                meta = {"grade": False, "solution": True, "locked": False,
-                        "grade_id": f"{match['name']}_code", "schema_version": 3}
-            elif graded:
-                if "### BEGIN HIDDEN TESTS" not in src:
-                    raise AuthoringError(f"cell {index} ({graded['id']}): a graded check needs "
-                                         "hidden tests")
-                points = float(graded["points"])
-                meta = {"grade": True, "solution": False, "locked": True,
-                        "grade_id": graded["id"],
-                        "points": int(points) if points.is_integer() else points,
-                        "schema_version": 3}
-            elif "BEGIN HIDDEN TESTS" in src or "BEGIN SOLUTION" in src:
-                raise AuthoringError(f"cell {index}: markers outside a solution or graded cell")
+        meta = _nbgrader_meta(parsed.get(index))
         if meta is not None:
-            if meta["grade_id"] in seen:
-                raise AuthoringError(f"cell {index}: id {meta['grade_id']!r} is used twice "
-                                     f"(also in cell {seen[meta['grade_id']]})")
-            seen[meta["grade_id"]] = index
             cell.metadata["nbgrader"] = meta
         else:
             cell.metadata.pop("nbgrader", None)
@@ -91,8 +63,9 @@ def annotate(nb) -> bool:
     return json.dumps([c.get("metadata", {}) for c in nb.cells], sort_keys=True) != before
 
 
-def labs(solutions: Path = SOLUTIONS) -> list[Path]:
-    """The master labs: ``solutions/<lab>/<notebook>.ipynb``."""
+def labs(solutions: Path | None = None) -> list[Path]:
+    """The master labs: ``solutions/<lab>/<notebook>.ipynb`` (of the course found by default)."""
+    solutions = find_root() / "solutions" if solutions is None else Path(solutions)
     return sorted(p for p in solutions.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
@@ -107,8 +80,12 @@ def _normalise(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def release(dest: Path, annotate_sources: bool = True, solutions: Path = SOLUTIONS) -> list[Path]:
-    """Generate the student notebooks of every lab in ``solutions`` into ``dest``."""
+def release(dest: Path, annotate_sources: bool = True, solutions: Path | None = None,
+            root: Path | None = None) -> list[Path]:
+    """Generate the student notebooks of every lab in ``solutions`` (default: the course's)
+    into ``dest``, with the nbgrader configuration of the course at ``root``."""
+    root = find_root(root)
+    solutions = root / "solutions" if solutions is None else Path(solutions)
     written = []
     for src in labs(solutions):
         nb = nbformat.read(src, as_version=4)
@@ -122,7 +99,7 @@ def release(dest: Path, annotate_sources: bool = True, solutions: Path = SOLUTIO
             nb = nbformat.read(src, as_version=4)
             annotate(nb)
             nbformat.write(nb, src)
-        config = json.loads((ROOT / "nbgrader_config.json").read_text())
+        config = json.loads((root / "nbgrader_config.json").read_text())
         config["CourseDirectory"]["release_directory"] = "release"
         (tmp / "nbgrader_config.json").write_text(json.dumps(config))
         # one nbgrader run for every lab (its start-up is most of the time: ~5 s, not 5 s a lab)
@@ -142,11 +119,15 @@ def release(dest: Path, annotate_sources: bool = True, solutions: Path = SOLUTIO
     return written
 
 
-def stale(dest: Path = NOTEBOOKS) -> list[str]:
-    """Differences between ``dest`` and what :func:`release` would write (empty when in sync)."""
+def stale(dest: Path | None = None, root: Path | None = None) -> list[str]:
+    """Differences between ``dest`` (default: the course's notebooks/) and what :func:`release`
+    would write (empty when in sync)."""
+    root = find_root(root)
+    dest = root / "notebooks" if dest is None else Path(dest)
     problems = []
     with tempfile.TemporaryDirectory(prefix="student-") as tmp:
-        fresh = {p.relative_to(tmp): p for p in release(Path(tmp), annotate_sources=False)}
+        fresh = {p.relative_to(tmp): p for p in release(Path(tmp), annotate_sources=False,
+                                                         root=root)}
         current = {p.relative_to(dest): p for p in dest.glob("*/*.ipynb")}
         for rel in sorted(set(fresh) | set(current)):
             if rel not in current:
@@ -155,9 +136,9 @@ def stale(dest: Path = NOTEBOOKS) -> list[str]:
                 problems.append(f"notebooks/{rel} has no master in solutions/")
             elif fresh[rel].read_bytes() != current[rel].read_bytes():
                 problems.append(f"notebooks/{rel} differs from what solutions/ generates")
-        for src in labs():
+        for src in labs(root / "solutions"):
             if annotate(nbformat.read(src, as_version=4)):
-                problems.append(f"{src.relative_to(ROOT)}: nbgrader metadata out of date")
+                problems.append(f"{src.relative_to(root)}: nbgrader metadata out of date")
     return problems
 
 
@@ -178,7 +159,7 @@ def toc_with_solutions(src: Path, dest: Path) -> Path:
     ``notebooks/<lab>/<name>`` is followed by its solution ``solutions/<lab>/<name>``.
 
     ``make book SOLUTIONS_ON_SITE=1`` builds with it (release solutions after the deadline);
-    the default site has no solutions.
+    the default site has no solutions. Paths in the table are relative to ``src``'s folder.
     """
     import yaml
 
@@ -194,7 +175,7 @@ def toc_with_solutions(src: Path, dest: Path) -> Path:
                 visit(item)
                 if isinstance(item, dict) and str(item.get("file", "")).startswith("notebooks/"):
                     solution = "solutions/" + item["file"][len("notebooks/"):]
-                    if (ROOT / f"{solution}.ipynb").exists():
+                    if (src.parent / f"{solution}.ipynb").exists():
                         node.insert(i + 1, {"file": solution})
 
     visit(toc)
@@ -211,24 +192,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="write _toc.yml plus the solutions to DEST and exit")
     parser.add_argument("--execute", nargs="*", metavar="LAB",
                         help="first execute these master labs in place (all when none named)")
+    add_root_option(parser)
     args = parser.parse_args(argv)
+    root = find_root(args.root)
     if args.toc_with_solutions:
-        print(toc_with_solutions(ROOT / "_toc.yml", args.toc_with_solutions))
+        print(toc_with_solutions(root / "_toc.yml", args.toc_with_solutions))
         return 0
     if args.execute is not None:
-        for src in labs():
+        for src in labs(root / "solutions"):
             if not args.execute or src.parent.name in args.execute:
-                print(f"executing {src.relative_to(ROOT)}")
+                print(f"executing {src.relative_to(root)}")
                 execute(src)
     if args.check:
-        problems = stale()
+        problems = stale(root=root)
         for p in problems:
             print(p)
         if problems:
             print("Run `make student` to regenerate notebooks/ from solutions/.")
         return 1 if problems else 0
-    for path in release(NOTEBOOKS):
-        print(f"wrote {path.relative_to(ROOT)}")
+    for path in release(root / "notebooks", root=root):
+        print(f"wrote {path.relative_to(root)}")
     return 0
 
 

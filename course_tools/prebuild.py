@@ -11,7 +11,7 @@ by the last benchmark table), and stores each executed notebook in the cache
 It only saves time. A page that fails here is not cached: the build then executes it itself
 and reports the error with its traceback, as it would without this step.
 
-    python -m course_lib.prebuild [--toc _toc.yml] [--workers 2]
+    python -m course_tools.prebuild [--toc _toc.yml] [--workers 2]
 """
 
 from __future__ import annotations

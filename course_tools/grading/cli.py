@@ -1,0 +1,47 @@
+"""``python -m course_tools.grading SUBMISSIONS --lab ch01 [--out DIR] [--workers N]
+[--roster FILE] [--db URL] [--timeout S] [--regrade] [--root DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from course_tools.grading.batch import grade_folder
+from course_tools.paths import add_root_option, find_root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_tools.grading",
+                                     description="Grade a folder of submitted notebooks.")
+    parser.add_argument("submissions", type=Path, help="folder of submissions")
+    parser.add_argument("--lab", required=True, help="lab id, e.g. ch01 (a folder of solutions/)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: <root>/grades)")
+    parser.add_argument("--roster", type=Path, help="text file, one student id per line")
+    parser.add_argument("--timeout", type=float, default=60,
+                        help="time limit of each cell and each call in seconds")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: out/gradebook.db)")
+    parser.add_argument("--regrade", action="store_true", help="ignore stored results")
+    parser.add_argument("--solutions", type=Path, default=None, help=argparse.SUPPRESS)
+    add_root_option(parser)
+    args = parser.parse_args(argv)
+    roster = None
+    if args.roster:
+        roster = [line.strip() for line in args.roster.read_text().splitlines() if line.strip()]
+    try:
+        if args.out is None or args.solutions is None:
+            root = find_root(args.root)
+            args.out = root / "grades" if args.out is None else args.out
+            args.solutions = root / "solutions" if args.solutions is None else args.solutions
+        batch = grade_folder(args.submissions, args.lab, args.out, roster=roster,
+                             cell_timeout=args.timeout, workers=args.workers, db_url=args.db,
+                             solutions=args.solutions, regrade=args.regrade)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(batch.summary)
+    print(f"wrote {args.out / 'grades.csv'} and {args.out / 'feedback'}/")
+    return 0

@@ -1,0 +1,82 @@
+"""course_tools.labspec: the one grammar of the lab markers, and every master lab parsed by it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from course_tools import labspec
+from course_tools.labspec import CheckCell, GradeMarker, LabSpecError, SolutionCell
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTERS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+
+CHECK = ("# grade: f (3 points)\nprint(f(1))\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n"
+         "### END HIDDEN TESTS")
+SOLUTION = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
+
+
+def _cells(*sources: str) -> list[dict]:
+    return [{"cell_type": "code", "source": s} for s in sources]
+
+
+@pytest.mark.parametrize("line, marker", [
+    ("# grade: f (3 points)", GradeMarker("f", 3.0)),
+    ("# grade: f (1 point)", GradeMarker("f", 1.0)),
+    ("#grade:rnn-step(2.5 points)", GradeMarker("rnn-step", 2.5)),
+    ("# grade: rnn_forward (3 points, numpy only)", GradeMarker("rnn_forward", 3.0, "numpy only")),
+    ("# grade: rnn_forward (3 points,no loops )", GradeMarker("rnn_forward", 3.0, "no loops")),
+    ("# grade: f (3 points, )", GradeMarker("f", 3.0)),
+    ("\n\n# grade: f (2 points)\nx = 1", GradeMarker("f", 2.0)),
+    ("# grade: f", None),
+    ("# grade: f (three points)", None),
+    ("x = 1\n# grade: f (2 points)", None),  # only the first line counts
+])
+def test_grade_marker_grammar_with_an_optional_rule(line, marker):
+    assert labspec.grade_marker(line) == marker
+
+
+def test_a_lab_is_its_solution_check_and_given_cells():
+    nb = {"cells": [{"cell_type": "markdown", "source": "# Lab"}, *_cells(
+        "import numpy as np", SOLUTION, CHECK.replace("(3 points)", "(3 points, numpy only)"))]}
+    lab = labspec.parse_cells(nb["cells"])
+    assert [type(c).__name__ for c in lab.cells] == ["CodeCell", "SolutionCell", "CheckCell"]
+    assert [c.index for c in lab.cells] == [1, 2, 3]  # positions among all cells
+    (sol,), (check,) = lab.solutions, lab.checks
+    assert isinstance(sol, SolutionCell) and sol.grade_id == "f_code"
+    assert sol.answer_lines == ["    return x"]
+    assert isinstance(check, CheckCell)
+    assert (check.qid, check.points, check.rule) == ("f", 3.0, "numpy only")
+    assert check.public == "print(f(1))\n"
+    assert check.hidden == "assert f(2) == 2\n"
+    assert lab.exercise_ids == {"f_code", "f"} and lab.max_scores == {"f": 3.0}
+
+
+@pytest.mark.parametrize("sources, message", [
+    (("def f():\n    ### BEGIN SOLUTION\n    pass",), "without END SOLUTION"),
+    (("### BEGIN SOLUTION\nx = 1\n### END SOLUTION",), "must define a function"),
+    (("# grade: f (1 points)\nassert True",), "needs hidden tests"),
+    (("# grade: f (1 points)\n" + SOLUTION,), "either a solution or a check"),
+    (("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS",), "markers outside"),
+    ((CHECK, CHECK), "used twice"),
+])
+def test_broken_markers_name_the_cell(sources, message):
+    with pytest.raises(LabSpecError, match=message):
+        labspec.parse_cells(_cells(*sources))
+
+
+def test_submissions_check_cells_are_known_by_marker_or_metadata():
+    assert labspec.is_check_cell(CHECK)
+    assert labspec.is_check_cell("print(1)", {"nbgrader": {"grade": True, "solution": False}})
+    assert not labspec.is_check_cell("print(1)", {"nbgrader": {"grade": True, "solution": True}})
+    assert not labspec.is_check_cell(SOLUTION, {})
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.parent.name)
+def test_every_master_lab_parses_with_exercises_and_points(path):
+    lab = labspec.read_lab(path)
+    assert lab.solutions and lab.checks
+    assert all(c.hidden.strip() for c in lab.checks), "a check without hidden tests"
+    assert all(c.points > 0 for c in lab.checks)
+    assert all(c.answer_lines for c in lab.solutions)
