@@ -8,7 +8,7 @@ configuration this runs
 
 - strict nbval of every master lab (seed 0: every stored output must reappear; with another
   seed, ``COURSE_SEED=k``, nbval-lax: only errors, among them broken claims, fail),
-- every book page executed as the site build executes it (``course_lib.prebuild`` into a
+- every book page executed as the site build executes it (``course_tools.prebuild`` into a
   throw-away cache; a broken claim is an error),
 
 and collects every claim (``course_lib.claims.claim`` logs them) with its value. It prints and
@@ -123,7 +123,7 @@ def run_pages(stems: set[str], env: dict) -> dict[str, str]:
     """Execute the pages ``stems`` as the build does, two at a time; page -> "ok" or error."""
     if not stems:
         return {}
-    code = ("import json, sys; from pathlib import Path; from course_lib.prebuild import prebuild;"
+    code = ("import json, sys; from pathlib import Path; from course_tools.prebuild import prebuild;"
             "r = prebuild(Path('_toc.yml').resolve(), 2, Path(sys.argv[1]), log=lambda m: None,"
             " only=set(sys.argv[2:])); print(json.dumps(r['failed']))")
     with tempfile.TemporaryDirectory(prefix="portability-cache-") as cache:

@@ -19,7 +19,7 @@ def set_seed(seed: int = 0, threads: int = 1) -> np.random.Generator:
     Args:
         seed: an integer in 0 .. 2**32 - 1 (NumPy's range).
         threads: number of torch intra-op threads (>= 1), at most ``$COURSE_MAX_THREADS`` when
-            that is set (``course_lib.prebuild`` sets it to 1 when it runs two pages at once:
+            that is set (``course_tools.prebuild`` sets it to 1 when it runs two pages at once:
             two threads per page on two busy cores would spin-wait each other to a crawl).
 
     Two environment variables imitate another machine or another run (the portability matrix,
