@@ -15,6 +15,7 @@ machines here keep on disk is the CUDA build: several GB, though the course runs
 from __future__ import annotations
 
 import argparse
+import platform
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def _run(cmd: list[str], log: Path, **kw) -> int:
 def try_python(python: str, lab: str, keep: Path | None) -> dict:
     """Install the course on ``python`` and run ``lab``; a row of the table."""
     exe = shutil.which(python) or python
-    row = {"python": python, "version": "?", "fetched": "", "venv": "", "install s": "",
+    row = {"python": Path(python).name, "version": "?", "fetched": "", "venv": "", "install s": "",
            "lab": "not run"}
     probe = subprocess.run([exe, "-c", "import platform; print(platform.python_version())"],
                            capture_output=True, text=True)
@@ -101,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(try_python(python, args.lab, Path() if args.keep else None))
         print(rows[-1], flush=True)
     cols = ["python", "version", "fetched", "venv", "install s", "lab"]
-    text = "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
+    text = "\n".join([f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}; `fetched` "
+                      "is what pip downloaded for `.[dev]` with the course's constraints, "
+                      "`install s` includes that download.", "",
+                      "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
                      ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pythons.md").write_text(text)

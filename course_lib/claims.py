@@ -55,7 +55,7 @@ def claim(name: str, value, *, below: float | None = None, at_most: float | None
         value: a real number (a Python or NumPy scalar, or a one-element array or tensor).
         below, at_most, above, at_least: the bounds the text states (at least one; two make an
             interval, e.g. ``above=0.1, below=0.2``).
-        fmt: format of the printed value.
+        fmt: format of the printed value (``"d"`` prints an integral value as an integer).
         glue: on a book page, a MyST-NB glue name under which the value is stored for the prose.
         quiet: do not print (the value is still checked, glued and logged).
 
@@ -85,6 +85,7 @@ def claim(name: str, value, *, below: float | None = None, at_most: float | None
         raise ValueError(f"claim {name!r}: value {value!r} is not a real number") from None
     if isinstance(value, bool) or not math.isfinite(number):
         raise ValueError(f"claim {name!r}: value {value!r} is not a finite real number")
+    shown = int(number) if fmt.endswith("d") and number.is_integer() else number  # counts
     text = " and ".join(f"{op} {b:g}" for op, b in bounds.items())
     ok = all(_holds(number, op, b) for op, b in bounds.items())
     log = os.environ.get("COURSE_CLAIMS_LOG")
@@ -97,8 +98,8 @@ def claim(name: str, value, *, below: float | None = None, at_most: float | None
 
         _glue(glue, number, display=False)
     if not ok:
-        raise ClaimFailed(f"claim {name!r} does not hold: {number:{fmt}} is not {text} "
+        raise ClaimFailed(f"claim {name!r} does not hold: {shown:{fmt}} is not {text} "
                           f"(the text says it is; see the cell's output above)")
     if not quiet:
-        print(f"{name}: {number:{fmt}}  (claim {text}: holds)")
+        print(f"{name}: {shown:{fmt}}  (claim {text}: holds)")
     return number

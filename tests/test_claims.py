@@ -80,3 +80,8 @@ def test_glue_stores_the_value_for_the_prose(monkeypatch):
         {name: (value, display)}))
     claim("bits per character", 0.5, below=0.7, glue="bpc", quiet=True)
     assert stored == {"bpc": (0.5, False)}
+
+
+def test_a_count_prints_as_an_integer(capsys):
+    claim("captions wrong", np.int64(98), below=150, fmt="d")
+    assert capsys.readouterr().out == "captions wrong: 98  (claim < 150: holds)\n"
