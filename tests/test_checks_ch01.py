@@ -12,6 +12,7 @@ import pytest
 
 from course_lib.checks import ch01
 from course_lib.gradcheck import numerical_gradient
+from course_lib.references import ch01 as refs
 
 SEEDS = [0, 1, 2, 3, 4, 5, 6, 7]
 WRONG_SEEDS = [0, 1, 2, 3]
@@ -399,7 +400,7 @@ def test_reference_perceptron_update_equals_the_rule():
     cases.append((np.array([1.0, 0.0]), -1.0, np.array([1.0, 5.0]), 1, 1.0))  # w.x + b = 0
     n_updates = 0
     for w, b, x, y, lr in cases:
-        w_ref, b_ref = ch01.reference_perceptron_update(w, b, x, y, lr)
+        w_ref, b_ref = refs.reference_perceptron_update(w, b, x, y, lr)
         if y * (w @ x + b) <= 0:  # the rule: move towards a misclassified point
             w_exp, b_exp = w + lr * y * x, b + lr * y
             n_updates += 1
@@ -413,7 +414,7 @@ def test_reference_perceptron_update_equals_the_rule():
 
 def test_reference_perceptron_update_does_not_modify_its_inputs():
     w, x = np.array([1.0, -1.0]), np.array([-2.0, 1.0])
-    ch01.reference_perceptron_update(w, 0.0, x, 1, 1.0)
+    refs.reference_perceptron_update(w, 0.0, x, 1, 1.0)
     np.testing.assert_array_equal(w, [1.0, -1.0])
     np.testing.assert_array_equal(x, [-2.0, 1.0])
 
@@ -423,7 +424,7 @@ def test_reference_mlp_forward_equals_the_maths(seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(5, 4))
     params = ch01.make_mlp_params(4, 3, 2, rng)
-    scores, (X_cache, p_cache) = ch01.reference_mlp_forward(X, params)
+    scores, (X_cache, p_cache) = refs.reference_mlp_forward(X, params)
     np.testing.assert_allclose(scores, mlp_forward(X, params)[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(X_cache, X)
     assert set(p_cache) == {"W1", "b1", "W2", "b2"}
@@ -436,8 +437,8 @@ def test_reference_mlp_backward_equals_numerical_gradients(seed):
     X = rng.normal(size=(N, D))
     params = ch01.make_mlp_params(D, H, K, rng)
     dscores = rng.normal(size=(N, K))
-    _, cache = ch01.reference_mlp_forward(X, params)
-    grads = ch01.reference_mlp_backward(dscores, cache)
+    _, cache = refs.reference_mlp_forward(X, params)
+    grads = refs.reference_mlp_backward(dscores, cache)
     assert set(grads) == {"W1", "b1", "W2", "b2"}
     for k in ("W1", "b1", "W2", "b2"):
         def loss():

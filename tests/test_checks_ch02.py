@@ -12,10 +12,8 @@ import pytest
 import torch
 from labs import solution_functions
 
-from course_lib.checks.ch02 import (
-    check_bag_of_words,
-    check_rnn_params,
-    check_windowed_mlp_params,
+from course_lib.checks.ch02 import check_bag_of_words, check_rnn_params, check_windowed_mlp_params
+from course_lib.references.ch02 import (
     reference_bag_of_words,
     reference_rnn_params,
     reference_windowed_mlp_params,

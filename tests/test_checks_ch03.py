@@ -18,13 +18,15 @@ from course_lib.checks.ch03 import (
     check_rnn_forward,
     check_rnn_step_forward,
     make_rnn_params,
+)
+from course_lib.gradcheck import numerical_gradient
+from course_lib.references.ch03 import (
     reference_last_state,
     reference_masked_sequence_loss,
     reference_rnn_forward,
     reference_rnn_step_forward,
     torch_rnn,
 )
-from course_lib.gradcheck import numerical_gradient
 
 SOL = solution_functions("ch03")
 step, forward, masked_loss = (SOL["rnn_step_forward"], SOL["rnn_forward"],

@@ -12,6 +12,8 @@ from course_lib.checks.ch04 import (
     check_grad_check_sparse,
     check_rnn_backward,
     check_rnn_step_backward,
+)
+from course_lib.references.ch04 import (
     reference_rnn_backward,
     reference_rnn_forward,
     reference_rnn_step_backward,
@@ -235,13 +237,13 @@ def test_grad_check_wrong_count_fails():
 
 
 def test_reference_grad_check_passes_its_check():
-    from course_lib.checks.ch04 import reference_grad_check_sparse
+    from course_lib.references.ch04 import reference_grad_check_sparse
 
     assert check_grad_check_sparse(reference_grad_check_sparse, seed=3, quiet=True)
 
 
 def test_reference_backward_equals_the_step_by_step_autograd():
-    from course_lib.checks.ch04 import _torch_sequence_grads
+    from course_lib.references.ch04 import torch_sequence_grads
 
     rng = np.random.default_rng(8)
     N, T, D, H = 3, 5, 2, 4
@@ -249,6 +251,6 @@ def test_reference_backward_equals_the_step_by_step_autograd():
     U, W, b_h = rng.normal(size=(H, D)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
     dh = rng.normal(size=(N, T, H))
     _, cache = reference_rnn_forward(x, h0, U, W, b_h)
-    for a, b in zip(reference_rnn_backward(dh, cache), _torch_sequence_grads(dh, x, h0, U, W, b_h),
+    for a, b in zip(reference_rnn_backward(dh, cache), torch_sequence_grads(dh, x, h0, U, W, b_h),
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from course_lib import gradcheck
-from course_lib.checks import ch07
+from course_lib.checks import ch07, ch07_slips
+from course_lib.references import ch07 as refs
 
 
 def sig(u):
@@ -111,8 +112,8 @@ def test_correct_implementations_pass(seed):
     assert ch07.check_gru_forward(gru_forward, seed=seed, quiet=True)
     assert ch07.check_gru_backward(gru_backward, gru_forward, seed=seed, quiet=True)
     # the torch references pass their own checks (the labs fall back on them)
-    assert ch07.check_gru_forward(ch07.reference_gru_forward, seed=seed, quiet=True)
-    assert ch07.check_gru_backward(ch07.reference_gru_backward, ch07.reference_gru_forward,
+    assert ch07.check_gru_forward(refs.reference_gru_forward, seed=seed, quiet=True)
+    assert ch07.check_gru_backward(refs.reference_gru_backward, refs.reference_gru_forward,
                                    seed=seed, quiet=True)
 
 
@@ -122,23 +123,23 @@ def test_references_match_torch_layers_and_numerical_gradients():
     x, h, c = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     U, W, b = ch07.make_lstm_params(D, H, rng)
     dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    *_, cache = ch07.reference_lstm_step_forward(x, h, c, U, W, b)
-    grads = ch07.reference_lstm_step_backward(dh, dc, cache)
+    *_, cache = refs.reference_lstm_step_forward(x, h, c, U, W, b)
+    grads = refs.reference_lstm_step_backward(dh, dc, cache)
     arrays = [x, h, c, U, W, b]
     for k, arr in enumerate(arrays):
         def f():
-            hh, cc, _ = ch07.reference_lstm_step_forward(*arrays)
+            hh, cc, _ = refs.reference_lstm_step_forward(*arrays)
             return float(np.sum(hh * dh) + np.sum(cc * dc))
         num = gradcheck.numerical_gradient(f, arr, eps=1e-6)
         assert gradcheck.rel_error(num, grads[k]) < 1e-6
     # the from-scratch step here agrees with torch to 1e-10
     h1, c1, _ = lstm_step_forward(x, h, c, U, W, b)
-    h2, c2, _ = ch07.reference_lstm_step_forward(x, h, c, U, W, b)
+    h2, c2, _ = refs.reference_lstm_step_forward(x, h, c, U, W, b)
     assert np.allclose(h1, h2, atol=1e-12, rtol=0) and np.allclose(c1, c2, atol=1e-12, rtol=0)
     # references for whole sequences agree with torch.nn.LSTM
     xs = rng.normal(size=(N, 5, D))
-    hs, cs, _ = ch07.reference_lstm_forward(xs, h, c, U, W, b)
-    out, (hT, cT) = ch07.torch_lstm(U, W, b)(torch.tensor(xs), (torch.tensor(h)[None],
+    hs, cs, _ = refs.reference_lstm_forward(xs, h, c, U, W, b)
+    out, (hT, cT) = refs.torch_lstm(U, W, b)(torch.tensor(xs), (torch.tensor(h)[None],
                                                                torch.tensor(c)[None]))
     assert np.allclose(hs, out.detach().numpy(), atol=1e-12)
     assert np.allclose(cs[:, -1], cT.detach().numpy()[0], atol=1e-12)
@@ -154,7 +155,7 @@ def test_gru_reference_matches_torch_gru_layer():
                         ("bias_hh_l0", b_h)):
             getattr(gru, name).copy_(torch.tensor(v))
         out, _ = gru(torch.tensor(x)[:, None], torch.tensor(h)[None])
-    ref, _ = ch07.reference_gru_step_forward(x, h, U, W, b_x, b_h)
+    ref, _ = refs.reference_gru_step_forward(x, h, U, W, b_x, b_h)
     assert np.allclose(ref, out.numpy()[:, 0], atol=1e-12)
     assert np.allclose(gru_step_forward(x, h, U, W, b_x, b_h)[0], ref, atol=1e-12)
 
@@ -262,24 +263,24 @@ def test_gru_layer_references_match_numerical_gradients():
     U, W, b_x, b_h = ch07.make_gru_params(D, H, rng)
     dh = rng.normal(size=(N, T, H))
     arrays = [x, h0, U, W, b_x, b_h]
-    _, cache = ch07.reference_gru_forward(*arrays)
-    grads = ch07.reference_gru_backward(dh, cache)
+    _, cache = refs.reference_gru_forward(*arrays)
+    grads = refs.reference_gru_backward(dh, cache)
     for k, arr in enumerate(arrays):
         num = gradcheck.numerical_gradient(
-            lambda: float(np.sum(ch07.reference_gru_forward(*arrays)[0] * dh)), arr, eps=1e-6)
+            lambda: float(np.sum(refs.reference_gru_forward(*arrays)[0] * dh)), arr, eps=1e-6)
         assert gradcheck.rel_error(num, grads[k]) < 1e-6
     # the test-only layer above agrees with torch.nn.GRU and its gradients
     h, own_cache = gru_forward(*arrays)
-    assert np.allclose(h, ch07.reference_gru_forward(*arrays)[0], atol=1e-12, rtol=0)
+    assert np.allclose(h, refs.reference_gru_forward(*arrays)[0], atol=1e-12, rtol=0)
     for mine, ref in zip(gru_backward(dh, own_cache), grads, strict=True):
         assert np.allclose(mine, ref, atol=1e-12, rtol=0)
     # the slips in torch ops: without a slip they are torch.nn.GRU; a backward slip keeps the
     # forward values (only the gradients differ)
-    for slip in (None, *ch07._BACKWARD_SLIPS):
-        leaves, states = ch07._torch_gru_steps(*arrays, slip=slip)
+    for slip in (None, *ch07_slips.BACKWARD_SLIPS):
+        leaves, states = ch07_slips.torch_gru_steps(*arrays, slip=slip)
         hs = np.stack([s.detach().numpy() for s in states], 1)
         assert np.allclose(hs, h, atol=1e-12, rtol=0), slip
-    leaves, states = ch07._torch_gru_steps(*arrays)
+    leaves, states = ch07_slips.torch_gru_steps(*arrays)
     sum((s * torch.tensor(dh[:, t])).sum() for t, s in enumerate(states)).backward()
     for leaf, ref in zip(leaves, grads, strict=True):
         assert np.allclose(leaf.grad.numpy(), ref, atol=1e-12, rtol=0)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from course_lib import gradcheck
 from course_lib.checks import ch08
+from course_lib.references import ch08 as refs
 
 
 def rnn_forward(x, h0, U, W, b):
@@ -47,12 +48,12 @@ def test_convlstm_reference_gradients_match_finite_differences():
     weight, bias = rng.normal(0, 0.3, size=(8, 3, 3, 3)), rng.normal(0, 0.3, size=8)
     dh = rng.normal(size=(1, 2, 4, 4))
     wt = torch.tensor(weight, requires_grad=True)
-    out, _ = ch08.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c)), wt,
+    out, _ = refs.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c)), wt,
                                           torch.tensor(bias))
     (out * torch.tensor(dh)).sum().backward()
 
     def f():
-        o, _ = ch08.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c, weight, bias)))
+        o, _ = refs.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c, weight, bias)))
         return float((o.detach().numpy() * dh).sum())
 
     num = gradcheck.numerical_gradient(f, weight, eps=1e-5)
@@ -63,9 +64,9 @@ def test_birnn_reference_equals_two_unidirectional_torch_layers():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(3, 6, 2))
     pf, pb = ch08.make_rnn_params(2, 4, rng), ch08.make_rnn_params(2, 4, rng)
-    h, _ = ch08.reference_birnn_forward(x, pf, pb)
-    hf, _ = ch08.reference_rnn_forward(x, np.zeros((3, 4)), *pf)
-    hb, _ = ch08.reference_rnn_forward(x[:, ::-1].copy(), np.zeros((3, 4)), *pb)
+    h, _ = refs.reference_birnn_forward(x, pf, pb)
+    hf, _ = refs.reference_rnn_forward(x, np.zeros((3, 4)), *pf)
+    hb, _ = refs.reference_rnn_forward(x[:, ::-1].copy(), np.zeros((3, 4)), *pb)
     assert np.allclose(h, np.concatenate([hf, hb[:, ::-1]], -1), atol=1e-12)
 
 

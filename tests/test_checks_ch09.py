@@ -13,6 +13,8 @@ from course_lib.checks.ch09 import (
     check_perplexity,
     check_reparameterise,
     check_sample_with_temperature,
+)
+from course_lib.references.ch09 import (
     reference_kl_standard_normal,
     reference_perplexity,
     reference_reparameterise,

@@ -10,6 +10,8 @@ import torch
 
 from course_lib import data, gradcheck
 from course_lib.checks import ch11
+from course_lib.models import attention, seq2seq
+from course_lib.references import ch11 as refs
 
 SEEDS = (0, 1, 2, 3)
 
@@ -83,7 +85,7 @@ def test_reference_softmax_sums_to_one_and_zeroes_padding():
     rng = np.random.default_rng(0)
     r = rng.normal(size=(4, 6))
     mask = np.arange(6)[None] < np.array([6, 3, 1, 5])[:, None]
-    a = ch11.reference_masked_softmax(r, mask)
+    a = refs.reference_masked_softmax(r, mask)
     assert np.allclose(a.sum(-1), 1.0, atol=1e-12) and np.all(a[~mask] == 0)
     # on the real steps it is the plain softmax of those steps (maths)
     e = np.exp(r[1, :3])
@@ -93,7 +95,7 @@ def test_reference_softmax_sums_to_one_and_zeroes_padding():
 def test_reference_additive_equals_formula_for_one_example():
     rng = np.random.default_rng(1)
     s, h, _, p = ch11.make_attention_inputs(rng, N=1, T_x=4, H=3, H_s=2, A=5)
-    r, a, c = ch11.reference_attention(s, h, "additive", params=p)
+    r, a, c = refs.reference_attention(s, h, "additive", params=p)
     by_hand = [p["v"] @ np.tanh(p["W_s"] @ s[0] + p["W_h"] @ h[0, t]) for t in range(4)]
     assert np.allclose(r[0], by_hand, atol=1e-12)
     assert np.allclose(c[0], sum(a[0, t] * h[0, t] for t in range(4)), atol=1e-12)
@@ -101,7 +103,7 @@ def test_reference_additive_equals_formula_for_one_example():
 
 def test_reference_attention_rejects_unknown_score():
     with pytest.raises(ValueError, match="score"):
-        ch11.reference_attention(np.zeros((1, 2)), np.zeros((1, 3, 2)), "cosine")
+        refs.reference_attention(np.zeros((1, 2)), np.zeros((1, 3, 2)), "cosine")
 
 
 # --- checks: correct code passes ---------------------------------------------------------------
@@ -215,10 +217,10 @@ def test_reference_backward_equals_central_differences(scaled):
     mask[1, 2:] = False
     dc = rng.normal(size=(3, 4))
     score = "scaled_dot" if scaled else "dot"
-    ds, dh = ch11.reference_dot_product_attention_backward(dc, s, h, mask, scaled)
+    ds, dh = refs.reference_dot_product_attention_backward(dc, s, h, mask, scaled)
 
     def context():
-        return ch11.reference_attention(s, h, score, mask)[2]
+        return refs.reference_attention(s, h, score, mask)[2]
 
     for x, grad in ((s, ds), (h, dh)):  # central differences: error O(eps^2) ~ 1e-10 here
         numerical = gradcheck.numerical_gradient_array(context, x, dc, eps=1e-5)
@@ -229,11 +231,11 @@ def test_reference_backward_equals_central_differences(scaled):
 def test_reference_backward_rejects_bad_input():
     s, h, dc = np.zeros((2, 3)), np.zeros((2, 4, 3)), np.zeros((2, 3))
     with pytest.raises(ValueError, match="dc"):
-        ch11.reference_dot_product_attention_backward(np.zeros((2, 4)), s, h)
+        refs.reference_dot_product_attention_backward(np.zeros((2, 4)), s, h)
     with pytest.raises(ValueError, match="s_prev"):
-        ch11.reference_dot_product_attention_backward(dc, np.zeros((3, 3)), h)
+        refs.reference_dot_product_attention_backward(dc, np.zeros((3, 3)), h)
     with pytest.raises(ValueError, match="at least one real input step"):
-        ch11.reference_dot_product_attention_backward(dc, s, h, np.array([[1, 1, 0, 0],
+        refs.reference_dot_product_attention_backward(dc, s, h, np.array([[1, 1, 0, 0],
                                                                           [0, 0, 0, 0]]))
 
 
@@ -259,12 +261,12 @@ def batch():
     return src, tgt, len(sv), len(tv)
 
 
-@pytest.mark.parametrize("kind", [None, *ch11.SCORES])
+@pytest.mark.parametrize("kind", [None, *attention.SCORES])
 def test_teacher_forcing_equals_step_by_step(batch, kind):
     src, tgt, n_src, n_tgt = batch
     torch.manual_seed(0)
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind, attn_size=5).double()
-    tgt_in = torch.as_tensor(ch11.teacher_forcing_inputs(tgt))
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind, attn_size=5).double()
+    tgt_in = torch.as_tensor(seq2seq.teacher_forcing_inputs(tgt))
     with torch.no_grad():
         lp, a = model(src, tgt_in, return_weights=True)
         h, mask, s = model.encode(src)
@@ -283,9 +285,9 @@ def test_teacher_forcing_equals_step_by_step(batch, kind):
 def test_padding_does_not_change_the_output(batch, kind):
     src, tgt, n_src, n_tgt = batch
     torch.manual_seed(1)
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind).double()
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind).double()
     wider = np.concatenate([src, np.zeros((len(src), 5), dtype=np.int64)], 1)
-    tgt_in = ch11.teacher_forcing_inputs(tgt)
+    tgt_in = seq2seq.teacher_forcing_inputs(tgt)
     with torch.no_grad():
         assert torch.allclose(model(src, tgt_in), model(wider, tgt_in), atol=1e-12)
 
@@ -294,7 +296,7 @@ def test_attention_weights_match_the_numpy_formula(batch):
     """The model's dot-product weights equal the independent NumPy formula on its states."""
     src, tgt, n_src, n_tgt = batch
     torch.manual_seed(2)
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="dot").double()
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="dot").double()
     with torch.no_grad():
         h, mask, s0 = model.encode(src)
         _, a, c = model.attn(s0[:, None], h, mask)
@@ -305,27 +307,27 @@ def test_attention_weights_match_the_numpy_formula(batch):
 
 def test_greedy_shapes_and_bad_arguments(batch):
     src, _, n_src, n_tgt = batch
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="bilinear")
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="bilinear")
     tokens, weights = model.greedy(src, 9)
     assert tokens.shape == (len(src), 9) and weights.shape == (len(src), 9, src.shape[1])
     with pytest.raises(ValueError, match="attention"):
-        ch11.make_seq2seq(n_src, n_tgt, attention="cosine")
+        seq2seq.make_seq2seq(n_src, n_tgt, attention="cosine")
     with pytest.raises(ValueError, match="hidden"):
-        ch11.make_seq2seq(n_src, n_tgt, hidden=7)
+        seq2seq.make_seq2seq(n_src, n_tgt, hidden=7)
 
 
 def test_training_reduces_the_loss():
     src, tgt, sv, tv = data.toy_translation(256, 2, 4, seed=7)
     torch.manual_seed(0)
-    model = ch11.make_seq2seq(len(sv), len(tv), hidden=16, emb=8, attention="dot")
-    hist = ch11.train_seq2seq(model, src, tgt, epochs=4, batch_size=32, lr=1e-2)
+    model = seq2seq.make_seq2seq(len(sv), len(tv), hidden=16, emb=8, attention="dot")
+    hist = seq2seq.train_seq2seq(model, src, tgt, epochs=4, batch_size=32, lr=1e-2)
     assert hist["loss"][-1] < 0.7 * hist["loss"][0]
 
 
 def test_helpers():
-    assert np.array_equal(ch11.teacher_forcing_inputs(np.array([[5, 6, 2, 0]])),
+    assert np.array_equal(seq2seq.teacher_forcing_inputs(np.array([[5, 6, 2, 0]])),
                           [[1, 5, 6, 2]])
-    assert ch11.strip_eos([4, 5, 2, 7]) == [4, 5] and ch11.strip_eos([4, 5]) == [4, 5]
+    assert seq2seq.strip_eos([4, 5, 2, 7]) == [4, 5] and seq2seq.strip_eos([4, 5]) == [4, 5]
     pred = np.array([[4, 5, 2, 9], [4, 6, 2, 0], [4, 5, 5, 2]])
     tgt = np.array([[4, 5, 2, 0], [4, 5, 2, 0], [4, 5, 2, 0]])
-    assert ch11.exact_match(pred, tgt).tolist() == [True, False, False]
+    assert seq2seq.exact_match(pred, tgt).tolist() == [True, False, False]

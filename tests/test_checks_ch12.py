@@ -10,6 +10,7 @@ import torch
 from labs import fails_with, solution_functions, stub
 
 from course_lib.checks import ch12
+from course_lib.references import ch12 as refs
 
 SEEDS = (0, 1, 2, 3)
 CHECKS = {
@@ -65,7 +66,7 @@ MINE = {"feature_grid": feature_grid, "soft_attention": soft_attention,
 
 def test_reference_feature_grid_by_index():
     fmap = np.random.default_rng(0).normal(size=(2, 3, 2, 4))
-    h = ch12.reference_feature_grid(fmap)
+    h = refs.reference_feature_grid(fmap)
     for i in range(2):
         for j in range(4):
             assert np.array_equal(h[:, i * 4 + j], fmap[:, :, i, j])
@@ -75,7 +76,7 @@ def test_reference_soft_attention_for_one_example():
     rng = np.random.default_rng(1)
     h, s = rng.normal(size=(1, 5, 3)), rng.normal(size=(1, 4))
     W_h, W_s, b, v = (rng.normal(size=shape) for shape in ((2, 3), (2, 4), (2,), (2,)))
-    r, a, c = ch12.reference_soft_attention(h, s, W_h, W_s, b, v)
+    r, a, c = refs.reference_soft_attention(h, s, W_h, W_s, b, v)
     by_hand = [v @ np.tanh(W_h @ h[0, k] + W_s @ s[0] + b) for k in range(5)]
     assert np.allclose(r[0], by_hand, atol=1e-12)
     assert np.isclose(a.sum(), 1.0) and np.allclose(c[0], a[0] @ h[0], atol=1e-12)
@@ -88,15 +89,15 @@ def test_reference_losses_against_torch_and_maths():
     lp = torch.log_softmax(torch.as_tensor(logits), -1)
     real = torch.as_tensor(y != 0)
     expected = -lp.gather(2, torch.as_tensor(y)[..., None])[..., 0][real].mean().item()
-    assert np.isclose(ch12.reference_masked_cross_entropy(logits, y), expected, atol=1e-12)
+    assert np.isclose(refs.reference_masked_cross_entropy(logits, y), expected, atol=1e-12)
     # a caption whose weights sum to exactly 1 per location over its real steps costs nothing
     one = np.zeros((1, 3, 3))
     one[0, [0, 1, 2], [0, 1, 2]] = 1.0
-    assert ch12.reference_attention_penalty(one, np.array([[4, 5, 2]]), 1.0) == 0.0
+    assert refs.reference_attention_penalty(one, np.array([[4, 5, 2]]), 1.0) == 0.0
     # and one that looks at location 0 twice and never at 1 or 2 costs (1-2)^2 + 1 + 1 = 3
     one[0, 1] = [1.0, 0.0, 0.0]
     one[0, 2] = [0.0, 0.0, 0.0]
-    assert np.isclose(ch12.reference_attention_penalty(one, np.array([[4, 5, 0]]), 1.0), 3.0)
+    assert np.isclose(refs.reference_attention_penalty(one, np.array([[4, 5, 0]]), 1.0), 3.0)
 
 
 # --- correct code passes ------------------------------------------------------------------------------

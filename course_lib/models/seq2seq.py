@@ -3,53 +3,20 @@ chapters 10 to 12, its training loop (teacher forcing on :func:`course_lib.train
 token helpers (``PAD``, ``BOS``, ``EOS``, :func:`strip_eos`, :func:`exact_match`).
 
 Chapter 10 uses it without attention (the fixed-vector bottleneck) and for beam search through
-``step``; chapter 11 compares the attention scores; chapter 12 reuses the attention module.
+``step``; chapter 11 compares the attention scores of :mod:`course_lib.models.attention`,
+which chapter 12's captioner reuses.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
 from course_lib import validate
+from course_lib.models.attention import SCORES, Attention
 
-SCORES = ("additive", "dot", "scaled_dot", "bilinear")
 PAD, BOS, EOS = 0, 1, 2
-
-
-def attention_module():
-    import torch
-    from torch import nn
-
-    class Attention(nn.Module):
-        """Score, masked softmax and context for a batch of queries ``s (N, H)`` over keys and
-        values ``h (N, T_x, H)``; ``mask (N, T_x)`` True for real steps."""
-
-        def __init__(self, kind: str, hidden: int, attn_size: int):
-            super().__init__()
-            self.kind = kind
-            if kind == "additive":
-                self.W_s = nn.Linear(hidden, attn_size, bias=False)
-                self.W_h = nn.Linear(hidden, attn_size, bias=False)
-                self.v = nn.Linear(attn_size, 1, bias=False)
-            elif kind == "bilinear":
-                self.W_A = nn.Linear(hidden, hidden, bias=False)  # W_A h, then s . (W_A h)
-
-        def forward(self, s, h, mask):
-            """``s (N, T_y, H)`` queries, ``h (N, T_x, H)``, ``mask (N, T_x)`` ->
-            scores and weights ``(N, T_y, T_x)``, contexts ``(N, T_y, H)``."""
-            if self.kind == "additive":
-                e = torch.tanh(self.W_s(s).unsqueeze(2) + self.W_h(h).unsqueeze(1))
-                r = self.v(e).squeeze(3)
-            elif self.kind == "bilinear":
-                r = torch.bmm(s, self.W_A(h).transpose(1, 2))
-            else:
-                r = torch.bmm(s, h.transpose(1, 2))
-                if self.kind == "scaled_dot":
-                    r = r / h.shape[-1] ** 0.5
-            a = torch.softmax(r.masked_fill(~mask.unsqueeze(1), float("-inf")), dim=-1)
-            return r, a, torch.bmm(a, h)
-
-    return Attention
 
 
 def make_seq2seq(
@@ -69,94 +36,96 @@ def make_seq2seq(
     encoder's final states (forward at the last real step, backward at the first) and reads the
     embedding of the previous token; with attention, the context ``c^(t)`` is computed from the
     query ``s^(t-1)`` and the output layer reads ``[s^(t); c^(t)]`` (the context feeds the output,
-    as in Luong et al. 2015, not the recurrence, so teacher forcing runs all steps at once). Without attention (``attention=None``) the decoder sees the source only
-    through its initial state: the fixed-vector bottleneck.
+    as in Luong et al. 2015, not the recurrence, so teacher forcing runs all steps at once).
+    Without attention (``attention=None``) the decoder sees the source only through its initial
+    state: the fixed-vector bottleneck.
 
     Methods: ``forward(src, tgt_in) -> logits (N, T_y, K)`` with teacher forcing;
     ``encode(src) -> (h, mask, s0)``; ``step(y_prev, s, h, mask) -> (log_probs (N, K), s,
     a (N, T_x) or None)``; ``greedy(src, max_len) -> (tokens (N, T_y), weights (N, T_y, T_x))``.
     """
-    import torch
-    from torch import nn
-
     if attention is not None and attention not in SCORES:
         raise ValueError(f"attention: expected None or one of {SCORES}, got {attention!r}")
-    Attention = attention_module()
+    return Seq2Seq(n_src, n_tgt, hidden=hidden, emb=emb, attention=attention,
+                   attn_size=attn_size, bidirectional=bidirectional)
 
-    class Seq2Seq(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.attention_kind = attention
-            self.src_emb = nn.Embedding(n_src, emb, padding_idx=PAD)
-            self.tgt_emb = nn.Embedding(n_tgt, emb, padding_idx=PAD)
-            if bidirectional and hidden % 2:
-                raise ValueError(
-                    f"hidden: expected an even size for a bidirectional encoder, got {hidden}"
-                )
-            self.encoder = nn.GRU(
-                emb,
-                hidden // 2 if bidirectional else hidden,
-                batch_first=True,
-                bidirectional=bidirectional,
+
+class Seq2Seq(nn.Module):
+    """The encoder-decoder built by :func:`make_seq2seq` (see there)."""
+
+    def __init__(self, n_src: int, n_tgt: int, hidden: int = 64, emb: int = 32,
+                 attention: str | None = "additive", attn_size: int = 64,
+                 bidirectional: bool = True):
+        super().__init__()
+        self.attention_kind = attention
+        self.src_emb = nn.Embedding(n_src, emb, padding_idx=PAD)
+        self.tgt_emb = nn.Embedding(n_tgt, emb, padding_idx=PAD)
+        if bidirectional and hidden % 2:
+            raise ValueError(
+                f"hidden: expected an even size for a bidirectional encoder, got {hidden}"
             )
-            self.decoder = nn.GRU(emb, hidden, batch_first=True)
-            self.attn = Attention(attention, hidden, attn_size) if attention else None
-            self.out = nn.Linear(2 * hidden if attention else hidden, n_tgt)
+        self.encoder = nn.GRU(
+            emb,
+            hidden // 2 if bidirectional else hidden,
+            batch_first=True,
+            bidirectional=bidirectional,
+        )
+        self.decoder = nn.GRU(emb, hidden, batch_first=True)
+        self.attn = Attention(attention, hidden, attn_size) if attention else None
+        self.out = nn.Linear(2 * hidden if attention else hidden, n_tgt)
 
-        def encode(self, src):
-            src = torch.as_tensor(src)
-            mask = src != PAD
-            lengths = mask.sum(1)
-            packed = nn.utils.rnn.pack_padded_sequence(
-                self.src_emb(src), lengths, batch_first=True, enforce_sorted=False
-            )
-            h, last = self.encoder(packed)
-            h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=src.shape[1])
-            s0 = torch.cat(list(last), 1)  # (N, H): the final state of each direction
-            return h, mask, s0
+    def encode(self, src):
+        src = torch.as_tensor(src)
+        mask = src != PAD
+        lengths = mask.sum(1)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.src_emb(src), lengths, batch_first=True, enforce_sorted=False
+        )
+        h, last = self.encoder(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=src.shape[1])
+        s0 = torch.cat(list(last), 1)  # (N, H): the final state of each direction
+        return h, mask, s0
 
-        def _readout(self, s_prev, s_new, h, mask):
-            """Output log-probabilities from s^(t) and, with attention, the context computed
-            from s^(t-1); the arrays carry a time axis: (N, T, H)."""
-            if self.attn is None:
-                return torch.log_softmax(self.out(s_new), -1), None
-            _, a, c = self.attn(s_prev, h, mask)
-            return torch.log_softmax(self.out(torch.cat([s_new, c], -1)), -1), a
+    def _readout(self, s_prev, s_new, h, mask):
+        """Output log-probabilities from s^(t) and, with attention, the context computed
+        from s^(t-1); the arrays carry a time axis: (N, T, H)."""
+        if self.attn is None:
+            return torch.log_softmax(self.out(s_new), -1), None
+        _, a, c = self.attn(s_prev, h, mask)
+        return torch.log_softmax(self.out(torch.cat([s_new, c], -1)), -1), a
 
-        def step(self, y_prev, s, h, mask):
-            """One output step: ``y_prev (N,)``, ``s = s^(t-1) (N, H)`` -> log-probabilities
-            ``(N, K)``, ``s^(t)`` and the attention weights ``(N, T_x)`` (None without)."""
-            y_prev = torch.as_tensor(y_prev)
-            out, _ = self.decoder(self.tgt_emb(y_prev).unsqueeze(1), s.unsqueeze(0))
-            lp, a = self._readout(s.unsqueeze(1), out, h, mask)
-            return lp[:, 0], out[:, 0], (a[:, 0] if a is not None else None)
+    def step(self, y_prev, s, h, mask):
+        """One output step: ``y_prev (N,)``, ``s = s^(t-1) (N, H)`` -> log-probabilities
+        ``(N, K)``, ``s^(t)`` and the attention weights ``(N, T_x)`` (None without)."""
+        y_prev = torch.as_tensor(y_prev)
+        out, _ = self.decoder(self.tgt_emb(y_prev).unsqueeze(1), s.unsqueeze(0))
+        lp, a = self._readout(s.unsqueeze(1), out, h, mask)
+        return lp[:, 0], out[:, 0], (a[:, 0] if a is not None else None)
 
-        def forward(self, src, tgt_in, return_weights=False):
-            """Teacher forcing: ``src (N, T_x)``, ``tgt_in (N, T_y)`` -> log-probabilities
-            ``(N, T_y, K)`` (and the weights ``(N, T_y, T_x)``). The decoder's recurrence does
-            not read the context, so all steps run at once."""
-            h, mask, s0 = self.encode(src)
-            states, _ = self.decoder(self.tgt_emb(torch.as_tensor(tgt_in)), s0.unsqueeze(0))
-            s_prev = torch.cat([s0.unsqueeze(1), states[:, :-1]], 1)
-            lp, a = self._readout(s_prev, states, h, mask)
-            return (lp, a) if return_weights else lp
+    def forward(self, src, tgt_in, return_weights=False):
+        """Teacher forcing: ``src (N, T_x)``, ``tgt_in (N, T_y)`` -> log-probabilities
+        ``(N, T_y, K)`` (and the weights ``(N, T_y, T_x)``). The decoder's recurrence does
+        not read the context, so all steps run at once."""
+        h, mask, s0 = self.encode(src)
+        states, _ = self.decoder(self.tgt_emb(torch.as_tensor(tgt_in)), s0.unsqueeze(0))
+        s_prev = torch.cat([s0.unsqueeze(1), states[:, :-1]], 1)
+        lp, a = self._readout(s_prev, states, h, mask)
+        return (lp, a) if return_weights else lp
 
-        @torch.no_grad()
-        def greedy(self, src, max_len: int):
-            """Greedy decoding: ``tokens (N, max_len)`` and weights ``(N, max_len, T_x)``
-            (zeros without attention)."""
-            self.eval()
-            h, mask, s = self.encode(src)
-            y = torch.full((len(h),), BOS, dtype=torch.long)
-            toks, weights = [], []
-            for _ in range(max_len):
-                lp, s, a = self.step(y, s, h, mask)
-                y = lp.argmax(1)
-                toks.append(y)
-                weights.append(a if a is not None else torch.zeros(mask.shape))
-            return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
-
-    return Seq2Seq()
+    @torch.no_grad()
+    def greedy(self, src, max_len: int):
+        """Greedy decoding: ``tokens (N, max_len)`` and weights ``(N, max_len, T_x)``
+        (zeros without attention)."""
+        self.eval()
+        h, mask, s = self.encode(src)
+        y = torch.full((len(h),), BOS, dtype=torch.long)
+        toks, weights = [], []
+        for _ in range(max_len):
+            lp, s, a = self.step(y, s, h, mask)
+            y = lp.argmax(1)
+            toks.append(y)
+            weights.append(a if a is not None else torch.zeros(mask.shape))
+        return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
 
 
 def teacher_forcing_inputs(tgt: np.ndarray) -> np.ndarray:
@@ -180,30 +149,37 @@ def train_seq2seq(
     """Train ``model`` with teacher forcing and Adam (cross-entropy over the real target tokens,
     padding ignored, gradient norm clipped at 1) using :func:`course_lib.train.fit`.
     Returns the history."""
-    import torch
 
+    def loss(s, ti, to):
+        keep = int((s != PAD).sum(1).max())  # trim padding columns shared by the batch
+        keep_t = int((to != PAD).sum(1).max())
+        logp = model(s[:, :keep], ti[:, :keep_t])
+        return torch.nn.functional.nll_loss(
+            logp.reshape(-1, logp.shape[-1]), to[:, :keep_t].reshape(-1), ignore_index=PAD
+        )
+
+    return fit_teacher_forced(model, (src, teacher_forcing_inputs(tgt), tgt), loss, epochs,
+                              batch_size, lr, seed, desc, evaluate)
+
+
+def fit_teacher_forced(model, arrays, batch_loss, epochs: int, batch_size: int, lr: float,
+                       seed: int, desc: str, evaluate=None):
+    """The training loop of the course's models: Adam with learning rate ``lr`` on
+    ``batch_loss(*tensors)`` for minibatches of ``arrays`` (inputs, decoder inputs, targets;
+    shuffled by a generator seeded with ``seed``), gradient norm clipped at 1, run by
+    :func:`course_lib.train.fit`. Returns the history."""
     from course_lib import train
 
     rng = np.random.default_rng(seed)
-    tgt_in = teacher_forcing_inputs(tgt)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
 
     def step(batch):
-        s, ti, to = (torch.as_tensor(b) for b in batch)
-        keep = int((s != PAD).sum(1).max())  # trim padding columns shared by the batch
-        keep_t = int((to != PAD).sum(1).max())
-
-        def loss():
-            logp = model(s[:, :keep], ti[:, :keep_t])
-            return torch.nn.functional.nll_loss(
-                logp.reshape(-1, logp.shape[-1]), to[:, :keep_t].reshape(-1), ignore_index=PAD
-            )
-
-        return train.optimizer_step(model, opt, loss, clip=1.0)
+        tensors = [torch.as_tensor(b) for b in batch]
+        return train.optimizer_step(model, opt, lambda: batch_loss(*tensors), clip=1.0)
 
     return train.fit(
         step,
-        lambda epoch: train.minibatches((src, tgt_in, tgt), batch_size, rng),
+        lambda epoch: train.minibatches(arrays, batch_size, rng),
         epochs=epochs,
         evaluate=evaluate,
         desc=desc,
@@ -242,8 +218,6 @@ class DecoderStep:
     """
 
     def __init__(self, model, src):
-        import torch
-
         self.model = model.eval()
         self.src = validate.array("src", src, ("N", "T_x"), dtype=np.int64)
         with torch.no_grad():
@@ -255,8 +229,6 @@ class DecoderStep:
         return self.s0.copy()
 
     def __call__(self, y_prev, s):
-        import torch
-
         h, mask = self.h, self.mask
         s = torch.as_tensor(np.asarray(s), dtype=h.dtype)
         if len(s) != len(h):
@@ -278,7 +250,7 @@ def beam_search(step, state, beam_step, beam_size: int, max_len: int, alpha: flo
     tokens, scores, lengths, finished)`` (each ``(M,)``, best first), and reorders the token
     histories and the states by ``parents``. Stops when every hypothesis has ended with
     ``</s>`` or after ``max_len`` tokens. The beam step is the lab's exercise (or the reference
-    of :mod:`course_lib.checks.ch10`); this function only does the bookkeeping.
+    of :mod:`course_lib.references.ch10`); this function only does the bookkeeping.
 
     Args:
         step: the decoder, e.g. a :class:`DecoderStep` of one source sentence.
