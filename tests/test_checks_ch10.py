@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from labs import solution_functions
+from labs import fails_with, solution_functions, stub
 
 from course_lib.checks import ch10
 from course_lib.models.seq2seq import (
@@ -25,19 +25,6 @@ from course_lib.references import ch10 as refs
 SEEDS = (0, 1, 2, 3)
 LAB = solution_functions("ch10")
 greedy_decode, beam_search_step = LAB["greedy_decode"], LAB["beam_search_step"]
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _fails_with(check, fn, *fragments):
-    res = check(fn, quiet=True)
-    assert not res and res.implemented, res.messages
-    text = " ".join(res.messages)
-    for frag in fragments:
-        assert frag in text, text
-    return text
 
 
 def enumerate_beam_step(log_probs, scores, lengths, finished, beam_size, eos, alpha):
@@ -175,43 +162,43 @@ def test_beam_step_mistakes():
     def no_running_score(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return beam_search_step(lp, np.where(fin, sc, 0.0), ln, fin, beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, no_running_score, "running scores are not added")
+    fails_with(ch10.check_beam_search_step, no_running_score, "running scores are not added")
 
     def per_row(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         best = np.where(lp == lp.max(1, keepdims=True), lp, -np.inf)
         return beam_search_step(best, sc, ln, fin, beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, per_row, "flattened")
+    fails_with(ch10.check_beam_search_step, per_row, "flattened")
 
     def not_frozen(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return beam_search_step(lp, sc, ln, np.zeros_like(fin), beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, not_frozen, "extended like live ones")
+    fails_with(ch10.check_beam_search_step, not_frozen, "extended like live ones")
 
     def dropped(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         live = np.flatnonzero(~fin)
         p, *rest = beam_search_step(lp[live], sc[live], ln[live], fin[live], beam, eos, alpha)
         return (live[p], *rest)
 
-    _fails_with(ch10.check_beam_search_step, dropped, "finished hypotheses are dropped")
+    fails_with(ch10.check_beam_search_step, dropped, "finished hypotheses are dropped")
 
     def unnormalised(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return beam_search_step(lp, sc, ln, fin, beam, eos, 0.0)
 
-    _fails_with(ch10.check_beam_search_step, unnormalised, "length normalisation is left out")
+    fails_with(ch10.check_beam_search_step, unnormalised, "length normalisation is left out")
 
     def worst_first(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return tuple(a[::-1] for a in beam_search_step(lp, sc, ln, fin, beam, eos, alpha))
 
-    _fails_with(ch10.check_beam_search_step, worst_first, "best first")
+    fails_with(ch10.check_beam_search_step, worst_first, "best first")
 
     def in_place(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         sc += 0.0
         sc[0] = 1.0
         return beam_search_step(lp, sc, ln, fin, beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, in_place, "changed its input scores")
-    _fails_with(ch10.check_beam_search_step, lambda *a, **k: beam_search_step(*a, **k)[:3],
+    fails_with(ch10.check_beam_search_step, in_place, "changed its input scores")
+    fails_with(ch10.check_beam_search_step, lambda *a, **k: beam_search_step(*a, **k)[:3],
                 "return a tuple (parents, tokens, scores, lengths, finished)")
 
 
@@ -228,13 +215,13 @@ def test_greedy_mistakes():
             tokens.append(y)
         return np.stack(tokens, 1), scores
 
-    _fails_with(ch10.check_greedy_decode, no_padding, "tokens after </s> are kept")
+    fails_with(ch10.check_greedy_decode, no_padding, "tokens after </s> are kept")
 
     def fed_bos(step, state, max_len, bos=BOS, eos=EOS):
         tokens, _ = greedy_decode(lambda y, s: step(np.full(len(y), bos), s), state, max_len)
         return tokens, np.zeros(len(tokens))
 
-    _fails_with(ch10.check_greedy_decode, fed_bos, "fed <s> at every step")
+    fails_with(ch10.check_greedy_decode, fed_bos, "fed <s> at every step")
 
     def never_stops(step, state, max_len, bos=BOS, eos=EOS):
         N = len(state)
@@ -246,7 +233,7 @@ def test_greedy_mistakes():
             scores += lp[np.arange(N), y]
         return greedy_decode(step, state, max_len)[0], scores
 
-    _fails_with(ch10.check_greedy_decode, never_stops, "keeps adding log-probabilities")
+    fails_with(ch10.check_greedy_decode, never_stops, "keeps adding log-probabilities")
 
     def without_eos(step, state, max_len, bos=BOS, eos=EOS):
         tokens, scores = greedy_decode(step, state, max_len)
@@ -258,14 +245,14 @@ def test_greedy_mistakes():
             y = tokens[:, t]
         return tokens, scores - eos_lp
 
-    _fails_with(ch10.check_greedy_decode, without_eos, "log-probability of </s> is left out")
+    fails_with(ch10.check_greedy_decode, without_eos, "log-probability of </s> is left out")
 
     def probabilities(step, state, max_len, bos=BOS, eos=EOS):
         tokens, scores = greedy_decode(step, state, max_len)
         return tokens, np.exp(scores)
 
-    _fails_with(ch10.check_greedy_decode, probabilities, "instead of log-probabilities")
-    _fails_with(ch10.check_greedy_decode, lambda *a: greedy_decode(*a)[0],
+    fails_with(ch10.check_greedy_decode, probabilities, "instead of log-probabilities")
+    fails_with(ch10.check_greedy_decode, lambda *a: greedy_decode(*a)[0],
                 "return a tuple (tokens, scores)")
 
 

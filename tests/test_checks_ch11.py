@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from labs import fails_with, master_functions, stub
 
 from course_lib import data, gradcheck
 from course_lib.checks import ch11
@@ -16,30 +17,18 @@ from course_lib.references import ch11 as refs
 SEEDS = (0, 1, 2, 3)
 
 
-# --- correct NumPy implementations (written here, independent of the library) ---------------
+# --- correct implementations: the master lab's solution cells --------------------------------
 
-def masked_softmax(r, mask=None):
-    r = np.asarray(r, dtype=np.float64)
-    if mask is not None:
-        r = np.where(mask, r, -np.inf)
-    e = np.exp(r - r.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+MASTER = master_functions("ch11")  # the master lab's solution cells
+masked_softmax = MASTER["masked_softmax"]
+additive_attention = MASTER["additive_attention"]
+bilinear_scores = MASTER["bilinear_scores"]
 
 
 def dot_attention(s, h, mask=None, scaled=False):
     r = np.einsum("nth,nh->nt", h, s) / (np.sqrt(h.shape[-1]) if scaled else 1.0)
     a = masked_softmax(r, mask)
     return r, a, np.einsum("nt,nth->nh", a, h)
-
-
-def additive_attention(s, h, W_s, W_h, v, mask=None):
-    r = np.tanh((s @ W_s.T)[:, None, :] + h @ W_h.T) @ v
-    a = masked_softmax(r, mask)
-    return r, a, np.einsum("nt,nth->nh", a, h)
-
-
-def bilinear_scores(s, h, W_A):
-    return np.einsum("nh,nth->nt", s @ W_A, h)
 
 
 def dot_attention_backward(dc, s, h, a, scaled=False, slip=None):
@@ -64,19 +53,6 @@ def dot_attention_backward(dc, s, h, a, scaled=False, slip=None):
     if slip == "no_context_path":
         return ds, from_scores
     return ds, from_context + from_scores
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _fails_with(check, fn, *fragments):
-    res = check(fn, quiet=True)
-    assert not res and res.implemented
-    text = " ".join(res.messages)
-    for frag in fragments:
-        assert frag in text, text
-    return text
 
 
 # --- references against maths ----------------------------------------------------------------
@@ -131,11 +107,11 @@ def test_stubs_report_not_implemented(check, capsys):
 # --- checks: the usual mistakes fail with their hint --------------------------------------------
 
 def test_masked_softmax_mistakes():
-    _fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r), "mask is ignored")
-    _fails_with(ch11.check_masked_softmax,
+    fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r), "mask is ignored")
+    fails_with(ch11.check_masked_softmax,
                 lambda r, m: masked_softmax(r) * (1 if m is None else m),
                 "zeroed after the softmax")
-    _fails_with(ch11.check_masked_softmax,
+    fails_with(ch11.check_masked_softmax,
                 lambda r, m: masked_softmax(r if m is None else np.where(m, r, 0.0)),
                 "set to 0 instead of -inf")
 
@@ -144,23 +120,23 @@ def test_masked_softmax_mistakes():
         return e / e.sum(-1, keepdims=True)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _fails_with(ch11.check_masked_softmax, unstable, "large scores")
-    _fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r.T, None).T,
+        fails_with(ch11.check_masked_softmax, unstable, "large scores")
+    fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r.T, None).T,
                 "weights")  # softmax over the wrong axis
 
 
 def test_dot_attention_mistakes():
-    _fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m),
+    fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m),
                 "scaling by 1/sqrt(H) is left out")
-    _fails_with(ch11.check_dot_product_attention,
+    fails_with(ch11.check_dot_product_attention,
                 lambda s, h, m, sc: dot_attention(s, h, None, sc), "mask is ignored")
 
     def plain_average(s, h, m, sc):
         r, a, _ = dot_attention(s, h, m, sc)
         return r, a, h.mean(1)
 
-    _fails_with(ch11.check_dot_product_attention, plain_average, "plain average")
-    _fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m)[:2],
+    fails_with(ch11.check_dot_product_attention, plain_average, "plain average")
+    fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m)[:2],
                 "return a tuple (r, a, c)")
 
 
@@ -170,13 +146,13 @@ def test_additive_attention_mistakes():
         a = masked_softmax(r, m)
         return r, a, np.einsum("nt,nth->nh", a, h)
 
-    _fails_with(ch11.check_additive_attention, no_tanh, "tanh is left out")
+    fails_with(ch11.check_additive_attention, no_tanh, "tanh is left out")
 
     def no_query(s, h, W_s, W_h, v, m):
         return additive_attention(np.zeros_like(s), h, W_s, W_h, v, m)
 
-    _fails_with(ch11.check_additive_attention, no_query, "W_s s is left out")
-    _fails_with(ch11.check_additive_attention,
+    fails_with(ch11.check_additive_attention, no_query, "W_s s is left out")
+    fails_with(ch11.check_additive_attention,
                 lambda s, h, W_s, W_h, v, m: additive_attention(s, h, W_s, W_h, v),
                 "mask is ignored")
 
@@ -192,12 +168,12 @@ def test_additive_attention_mistakes():
     ("context_without_a", ["dh", "not zero at the padded steps"]),
 ])
 def test_dot_attention_backward_mistakes(slip, fragments):
-    _fails_with(ch11.check_dot_product_attention_backward,
+    fails_with(ch11.check_dot_product_attention_backward,
                 lambda *args: dot_attention_backward(*args, slip=slip), *fragments)
 
 
 def test_dot_attention_backward_contract():
-    _fails_with(ch11.check_dot_product_attention_backward,
+    fails_with(ch11.check_dot_product_attention_backward,
                 lambda *args: dot_attention_backward(*args)[1], "return a tuple (ds_prev, dh)")
 
     def in_place(dc, s, h, a, scaled):
@@ -205,7 +181,7 @@ def test_dot_attention_backward_contract():
         a[:] = np.round(a, 3)
         return dot_attention_backward(dc, s, h, a, scaled)
 
-    _fails_with(ch11.check_dot_product_attention_backward, in_place, "changed its input a")
+    fails_with(ch11.check_dot_product_attention_backward, in_place, "changed its input a")
 
 
 @pytest.mark.parametrize("scaled", [False, True])

@@ -1,5 +1,4 @@
-"""Checks of lab 12 (image captioning with attention): the master lab's solutions and correct
-implementations written here pass, the typical mistakes fail with their hint, stubs report
+"""Checks of lab 12 (image captioning with attention): the master lab's solutions pass, the typical mistakes fail with their hint, stubs report
 "not implemented yet" without raising."""
 
 from __future__ import annotations
@@ -7,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from labs import fails_with, solution_functions, stub
+from labs import fails_with, master_functions, stub
 
 from course_lib.checks import ch12
 from course_lib.references import ch12 as refs
@@ -21,23 +20,18 @@ CHECKS = {
 }
 
 
+MASTER = master_functions("ch12")  # the master lab's solution cells
+
+
 @pytest.fixture(scope="module")
 def lab():
-    return solution_functions("ch12")
+    return MASTER
 
 
-# --- correct NumPy implementations, written here independently of the lab ---------------------
-
-def feature_grid(fmap):
-    return np.moveaxis(fmap, 1, -1).reshape(fmap.shape[0], -1, fmap.shape[1])
-
-
-def soft_attention(h, s, W_h, W_s, b, v):
-    r = np.einsum("nla,a->nl", np.tanh(np.einsum("nld,ad->nla", h, W_h)
-                                       + np.einsum("nh,ah->na", s, W_s)[:, None] + b), v)
-    a = np.exp(r - r.max(1, keepdims=True))
-    a /= a.sum(1, keepdims=True)
-    return r, a, np.einsum("nl,nld->nd", a, h)
+feature_grid = MASTER["feature_grid"]
+soft_attention = MASTER["soft_attention"]
+masked_cross_entropy = MASTER["masked_cross_entropy"]
+attention_penalty = MASTER["attention_penalty"]
 
 
 def log_softmax(z, axis=-1):
@@ -47,15 +41,6 @@ def log_softmax(z, axis=-1):
 
 def nll(logits, y, axis=-1):
     return -np.take_along_axis(log_softmax(logits, axis), y[..., None], -1)[..., 0]
-
-
-def masked_cross_entropy(logits, y):
-    return float(nll(logits, y)[y != 0].mean())
-
-
-def attention_penalty(alpha, y, lam):
-    cover = np.einsum("ntl,nt->nl", alpha, (y != 0).astype(float))
-    return lam * float(((1 - cover) ** 2).sum(1).mean())
 
 
 MINE = {"feature_grid": feature_grid, "soft_attention": soft_attention,
