@@ -58,10 +58,11 @@ def master_functions(lab: str) -> dict:
     return namespace
 
 
-def master_variant(lab: str, name: str, old: str, new: str, namespace: dict | None = None):
-    """The master lab's function ``name`` with the text ``old`` replaced by ``new`` once: a
-    typical mistake written as a small edit of the correct code, not as a second copy of it.
-    Compiled in a copy of ``namespace`` (by default the lab's :func:`master_functions`)."""
+def master_variant(lab: str, name: str, edits: dict[str, str], namespace: dict | None = None):
+    """The master lab's function ``name`` with each text ``old`` of ``edits`` (found exactly once)
+    replaced by its ``new``: a typical mistake written as a small edit of the correct code, not
+    as a second copy of it. Compiled in a copy of ``namespace`` (by default the lab's
+    :func:`master_functions`)."""
     import ast
 
     ns = dict(master_functions(lab) if namespace is None else namespace)
@@ -69,7 +70,9 @@ def master_variant(lab: str, name: str, old: str, new: str, namespace: dict | No
         for node in ast.parse(src).body:
             if isinstance(node, ast.FunctionDef) and node.name == name:
                 text = ast.get_source_segment(src, node)
-                assert text.count(old) == 1, f"{old!r} is not once in the master's {name}"
-                exec(compile(text.replace(old, new), f"<{lab}:{name} variant>", "exec"), ns)  # noqa: S102
+                for old, new in edits.items():
+                    assert text.count(old) == 1, f"{old!r} is not once in the master's {name}"
+                    text = text.replace(old, new)
+                exec(compile(text, f"<{lab}:{name} variant>", "exec"), ns)  # noqa: S102
                 return ns[name]
     raise KeyError(f"{lab} has no solution function {name}")

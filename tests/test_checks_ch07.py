@@ -2,12 +2,11 @@
 and numerical gradients), the typical mistakes fail with their hint, and a stub reports "not
 implemented"."""
 
-import functools
 
 import numpy as np
 import pytest
 import torch
-from labs import master_functions, stub
+from labs import master_functions, master_variant, stub
 
 from course_lib import gradcheck
 from course_lib.checks import ch07, ch07_slips
@@ -18,7 +17,7 @@ def sig(u):
     return 1 / (1 + np.exp(-u))
 
 
-# --- correct implementations: the master lab's (the GRU with its slips is written below) -----
+# --- correct implementations: the master lab's; its GRU slips are small edits of them -------
 
 MASTER = master_functions("ch07")  # the master lab's solution cells
 lstm_step_forward = MASTER["lstm_step_forward"]
@@ -27,44 +26,28 @@ lstm_forward = MASTER["lstm_forward"]
 gru_step_forward = MASTER["gru_step_forward"]
 
 
-def gru_forward(x, h0, U, W, b_x, b_h, slip=None):
-    """A GRU layer, one step at a time; ``slip`` makes one typical mistake of the forward pass."""
-    hs, caches, h = [], [], h0
-    for t in range(x.shape[1]):
-        xr, xz, xn = np.split(x[:, t] @ U.T + b_x, 3, axis=1)
-        hr, hz, hn = np.split(h @ W.T + b_h, 3, axis=1)
-        r, z = sig(xr + hr), sig(xz + hz)
-        n = np.tanh(xn + hn if slip == "no_reset" else xn + r * hn)
-        caches.append((x[:, t], h, r, z, n, hn))
-        h = z * n + (1 - z) * h if slip == "z_swapped" else (1 - z) * n + z * h
-        hs.append(h)
-    return np.stack(hs, 1), (caches, U, W)
+gru_forward = MASTER["gru_forward"]
+gru_backward = MASTER["gru_backward"]
+# typical slips, as small edits of the master's GRU
+FORWARD_SLIPS = {
+    "no_reset": {"+ rz[:, t, :H] * ah_n[:, t])": "+ ah_n[:, t])"},
+    "z_swapped": {"h_t = n[:, t] + rz[:, t, H:] * (h_t - n[:, t])":
+                  "h_t = h_t + rz[:, t, H:] * (n[:, t] - h_t)"},
+}
+NEXT = "dh_next = dh_t * z + da_h[:, t] @ W"
+BACKWARD_SLIPS = {
+    "no_dh_next": {"dh_t = dh[:, t] + dh_next": "dh_t = dh[:, t]"},
+    "no_r_in_dah": {"da_h[:, t, 2 * H :] = ds * r": "da_h[:, t, 2 * H :] = ds"},
+    "dz_sign": {"(h_prev[:, t] - n_t)": "(n_t - h_prev[:, t])"},
+    "no_direct_path": {NEXT: "dh_next = da_h[:, t] @ W"},
+    "first_state": {NEXT: NEXT + " if t else dh_t"},
+}
 
 
-def gru_backward(dh, cache, slip=None):
-    """Its backpropagation through time; ``slip`` makes one typical mistake."""
-    caches, U, W = cache
-    N, T, H = dh.shape
-    dx = np.zeros((N, T, U.shape[1]))
-    dU, dW, db_x, db_h = np.zeros_like(U), np.zeros_like(W), np.zeros(3 * H), np.zeros(3 * H)
-    dh_next = np.zeros((N, H))
-    for t in reversed(range(T)):
-        x_t, h_prev, r, z, n, hn = caches[t]
-        dh_t = dh[:, t] if slip == "no_dh_next" else dh[:, t] + dh_next
-        dz = dh_t * (n - h_prev) if slip == "dz_sign" else dh_t * (h_prev - n)
-        dpre = dh_t * (1 - z) * (1 - n**2)
-        da_r, da_z = dpre * hn * r * (1 - r), dz * z * (1 - z)
-        da_x = np.concatenate([da_r, da_z, dpre], axis=1)
-        da_h = np.concatenate([da_r, da_z, dpre if slip == "no_r_in_dah" else dpre * r], axis=1)
-        dx[:, t] = da_x @ U
-        dU += da_x.T @ x_t
-        dW += da_h.T @ h_prev
-        db_x += da_x.sum(0)
-        db_h += da_h.sum(0)
-        dh_next = da_h @ W if slip == "no_direct_path" else da_h @ W + dh_t * z
-        if slip == "first_state" and t == 0:
-            dh_next = dh_t
-    return dx, dh_next, dU, dW, db_x, db_h
+def gru_slip(name: str, slip: str):
+    """The master's gru_forward or gru_backward with one slip."""
+    edits = (FORWARD_SLIPS if name == "gru_forward" else BACKWARD_SLIPS)[slip]
+    return master_variant("ch07", name, edits)
 
 
 def _messages(check, *args):
@@ -238,7 +221,7 @@ def test_gru_layer_references_match_numerical_gradients():
         num = gradcheck.numerical_gradient(
             lambda: float(np.sum(refs.reference_gru_forward(*arrays)[0] * dh)), arr, eps=1e-6)
         assert gradcheck.rel_error(num, grads[k]) < 1e-6
-    # the test-only layer above agrees with torch.nn.GRU and its gradients
+    # the master lab's layer agrees with torch.nn.GRU and its gradients
     h, own_cache = gru_forward(*arrays)
     assert np.allclose(h, refs.reference_gru_forward(*arrays)[0], atol=1e-12, rtol=0)
     for mine, ref in zip(gru_backward(dh, own_cache), grads, strict=True):
@@ -281,8 +264,8 @@ def test_gru_forward_mistakes():
     cases = [(last_only, "not only the last"), (time_first, "time first"),
              (zeros_start, "h0 is ignored"), (scrambled_projection, "t fastest"),
              (zrn, "z, r, n"), (untransposed_U, "U is (3H, D)"),
-             (functools.partial(gru_forward, slip="no_reset"), "without the reset gate"),
-             (functools.partial(gru_forward, slip="z_swapped"), "z weights the candidate")]
+             (gru_slip("gru_forward", "no_reset"), "without the reset gate"),
+             (gru_slip("gru_forward", "z_swapped"), "z weights the candidate")]
     for fn, hint in cases:
         for seed in (0, 1, 2):
             res, msg = _messages(ch07.check_gru_forward, fn, seed)
@@ -295,7 +278,7 @@ def test_gru_backward_mistakes():
                        ("first_state", "gradient of the first state")):
         for seed in (0, 1, 2):
             res, msg = _messages(ch07.check_gru_backward,
-                                 functools.partial(gru_backward, slip=slip), gru_forward, seed)
+                                 gru_slip("gru_backward", slip), gru_forward, seed)
             assert not res and hint in msg, (slip, msg)
 
     def transposed_dU(dh, cache):
@@ -322,9 +305,6 @@ def test_gru_backward_mistakes():
         res, msg = _messages(ch07.check_gru_backward, fn, gru_forward)
         assert not res and hint in msg, (hint, msg)
 
-    def wrong_forward(*args):
-        h, cache = gru_forward(*args, slip="no_reset")
-        return h, cache
-
+    wrong_forward = gru_slip("gru_forward", "no_reset")
     res, msg = _messages(ch07.check_gru_backward, gru_backward, wrong_forward)
     assert not res and "gru_forward does not pass its check yet" in msg, msg
