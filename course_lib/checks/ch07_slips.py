@@ -4,7 +4,7 @@ layers in :mod:`course_lib.references.ch07`."""
 
 from __future__ import annotations
 
-from course_lib.checks.bridge import t64
+from course_lib.checks.bridge import numpy64, t64
 
 FORWARD_SLIPS = {
     "cho": "the reset gate multiplies h_prev before the product with W_n (that is Cho et al.'s "
@@ -89,9 +89,9 @@ def slip_gradients(x, h0, U, W, b_x, b_h, dh):
     for slip, hint in (*BACKWARD_SLIPS.items(), (None, None)):
         leaves, states = torch_gru_steps(x, h0, U, W, b_x, b_h, slip)
         sum((s * t64(dh[:, t])).sum() for t, s in enumerate(states)).backward()
-        grads = [v.grad.numpy().copy() for v in leaves]
+        grads = [numpy64(v.grad) for v in leaves]
         if slip is None:
-            first = states[0].grad.numpy().copy()
+            first = numpy64(states[0].grad)
             continue
         out[hint] = grads
     return out, first

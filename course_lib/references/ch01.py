@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.checks.bridge import numpy64, t64
+
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 
@@ -29,9 +31,9 @@ def reference_perceptron_update(w, b, x, y, lr=1.0):
 def _torch_mlp(X, params):
     import torch
 
-    t = {k: torch.tensor(np.asarray(params[k], dtype=np.float64), requires_grad=True)
+    t = {k: t64(params[k], grad=True)
          for k in PARAM_NAMES}
-    Xt = torch.tensor(np.asarray(X, dtype=np.float64))
+    Xt = t64(X)
     scores = torch.relu(Xt @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
     return scores, t
 
@@ -46,7 +48,6 @@ def reference_mlp_backward(dscores, cache):
     """Gradients ``{W1, b1, W2, b2}`` of ``sum(scores * dscores)`` from torch autograd."""
     X, params = cache
     scores, t = _torch_mlp(X, params)
-    import torch
 
-    scores.backward(torch.tensor(np.asarray(dscores, dtype=np.float64)))
-    return {k: t[k].grad.numpy().copy() for k in PARAM_NAMES}
+    scores.backward(t64(dscores))
+    return {k: numpy64(t[k].grad) for k in PARAM_NAMES}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import validate
+from course_lib.checks.bridge import numpy64, t64
 
 
 def _validated(x, h0, U, W, b_h):
@@ -30,10 +31,10 @@ def torch_rnn(U, W, bias_ih, bias_hh):
     H, D = np.shape(U)
     rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).double()
     with torch.no_grad():
-        rnn.weight_ih_l0.copy_(torch.as_tensor(np.asarray(U, dtype=np.float64)))
-        rnn.weight_hh_l0.copy_(torch.as_tensor(np.asarray(W, dtype=np.float64)))
-        rnn.bias_ih_l0.copy_(torch.as_tensor(np.asarray(bias_ih, dtype=np.float64)))
-        rnn.bias_hh_l0.copy_(torch.as_tensor(np.asarray(bias_hh, dtype=np.float64)))
+        rnn.weight_ih_l0.copy_(t64(U))
+        rnn.weight_hh_l0.copy_(t64(W))
+        rnn.bias_ih_l0.copy_(t64(bias_ih))
+        rnn.bias_hh_l0.copy_(t64(bias_hh))
     return rnn
 
 
@@ -100,7 +101,7 @@ def reference_masked_sequence_loss(logits, y, mask):
     loss = F.cross_entropy(lt.reshape(N * T, K), targets.reshape(-1), ignore_index=-100,
                            reduction="sum") / N
     loss.backward()
-    return float(loss.item()), lt.grad.numpy().copy()
+    return float(loss.item()), numpy64(lt.grad)
 
 
 def reference_last_state(h, lengths):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import gradcheck
-from course_lib.checks.bridge import t64
+from course_lib.checks.bridge import numpy64, t64
 
 
 def reference_rnn_forward(x, h0, U, W, b_h):
@@ -62,7 +62,7 @@ def reference_rnn_step_backward(dh_t, cache):
     xt, hp, Ut, Wt, bt = leaves
     out = torch.tanh(xt @ Ut.T + hp @ Wt.T + bt)
     out.backward(t64(dh_t))
-    return tuple(v.grad.numpy().copy() for v in leaves)
+    return tuple(numpy64(v.grad) for v in leaves)
 
 
 def _sequence_parts(cache):
@@ -94,7 +94,7 @@ def torch_sequence_grads(dh, x, h0, U, W, b_h, detach_state: bool = False,
         prev = torch.tanh(xt[:, t] @ Ut_.T + prev_in @ Wt_.T + bt_)
         states.append(prev)
     torch.stack(states, dim=1).backward(t64(dh))
-    return tuple(v.grad.numpy().copy() for v in leaves)
+    return tuple(numpy64(v.grad) for v in leaves)
 
 
 def reference_rnn_backward(dh, cache):
@@ -121,8 +121,8 @@ def reference_rnn_backward(dh, cache):
         rnn.bias_hh_l0.zero_()
     xt, h0t = t64(x, grad=True), t64(h0, grad=True)
     rnn(xt, h0t[None])[0].backward(t64(dh))
-    return (xt.grad.numpy().copy(), h0t.grad.numpy().copy(), rnn.weight_ih_l0.grad.numpy().copy(),
-            rnn.weight_hh_l0.grad.numpy().copy(), rnn.bias_ih_l0.grad.numpy().copy())
+    return (numpy64(xt.grad), numpy64(h0t.grad), numpy64(rnn.weight_ih_l0.grad),
+            numpy64(rnn.weight_hh_l0.grad), numpy64(rnn.bias_ih_l0.grad))
 
 
 def torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h):
@@ -130,7 +130,7 @@ def torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h):
     leaves = [t64(a, grad=True) for a in (x_t, h_prev, U, W, b_h)]
     xt, hp, Ut, Wt, bt = leaves
     (xt @ Ut.T + hp @ Wt.T + bt).backward(t64(dh))
-    return tuple(v.grad.numpy().copy() for v in leaves)
+    return tuple(numpy64(v.grad) for v in leaves)
 
 
 def reference_grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5):

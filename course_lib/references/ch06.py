@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.checks.bridge import numpy64, t64
+
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 
 
@@ -23,11 +25,10 @@ def _torch_activation(name: str):
 def _torch_states(x, h0, U, W, b_h, activation="tanh", requires_grad=False):
     """Hidden states ``[h(0), ..., h(T)]`` as float64 torch tensors; with ``requires_grad``
     every state keeps its gradient after a backward pass."""
-    import torch
 
     g = _torch_activation(activation)
-    x, U, W, b_h = (torch.tensor(np.asarray(a, dtype=np.float64)) for a in (x, U, W, b_h))
-    h = torch.tensor(np.asarray(h0, dtype=np.float64), requires_grad=requires_grad)
+    x, U, W, b_h = (t64(a) for a in (x, U, W, b_h))
+    h = t64(h0, grad=requires_grad)
     states = [h]
     for t in range(x.shape[0]):
         h = g(U @ x[t] + W @ h + b_h)
@@ -41,8 +42,8 @@ def reference_jacobian_product(x, h0, U, W, b_h, k):
     """``dh(T)/dh(k)`` (H, H) of a tanh RNN, computed by torch autograd (float64)."""
     import torch
 
-    x_t = torch.tensor(np.asarray(x, dtype=np.float64))
-    U_t, W_t, b_t = (torch.tensor(np.asarray(a, dtype=np.float64)) for a in (U, W, b_h))
+    x_t = t64(x)
+    U_t, W_t, b_t = (t64(a) for a in (U, W, b_h))
     h_k = _torch_states(x[:k], h0, U, W, b_h)[-1] if k > 0 else torch.tensor(
         np.asarray(h0, dtype=np.float64))
 
@@ -60,7 +61,7 @@ def reference_gradient_norms(x, h0, U, W, b_h, g_T, activation="tanh"):
     import torch
 
     states = _torch_states(x, h0, U, W, b_h, activation, requires_grad=True)
-    loss = states[-1] @ torch.tensor(np.asarray(g_T, dtype=np.float64))
+    loss = states[-1] @ t64(g_T)
     loss.backward()
     return np.array([float(torch.linalg.vector_norm(h.grad)) for h in states])
 
@@ -73,10 +74,10 @@ def reference_clip_grad_norm(grads, max_norm):
     params = []
     for g in grads:
         p = torch.zeros(np.shape(g), dtype=torch.float64, requires_grad=True)
-        p.grad = torch.tensor(np.array(g, dtype=np.float64))
+        p.grad = t64(g)
         params.append(p)
     total = torch.nn.utils.clip_grad_norm_(params, max_norm)
-    return [p.grad.numpy().copy() for p in params], float(total)
+    return [numpy64(p.grad) for p in params], float(total)
 
 
 def reference_orthogonal_init(A, gain=1.0):
@@ -84,7 +85,7 @@ def reference_orthogonal_init(A, gain=1.0):
     matrix ``torch.nn.init.orthogonal_`` makes from the Gaussian matrix ``A`` (H, H)."""
     import torch
 
-    q, r = torch.linalg.qr(torch.tensor(np.asarray(A, dtype=np.float64)))
+    q, r = torch.linalg.qr(t64(A))
     return (q * torch.sign(torch.diagonal(r))).numpy() * gain
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.checks.bridge import t64
+
 
 def reference_sample_with_temperature(logits, temperature, rng):
     """One index per row of ``logits (N, K)`` drawn from ``softmax(logits / temperature)`` with
@@ -15,7 +17,7 @@ def reference_sample_with_temperature(logits, temperature, rng):
     import torch
 
     g = torch.Generator().manual_seed(int(rng.integers(2**31)))
-    p = torch.softmax(torch.as_tensor(np.asarray(logits, dtype=np.float64)) / temperature, dim=-1)
+    p = torch.softmax(t64(logits) / temperature, dim=-1)
     return torch.multinomial(p, 1, generator=g)[:, 0].numpy()
 
 
@@ -25,7 +27,7 @@ def reference_perplexity(logits, targets):
     import torch
 
     # copies: a read-only view (np.broadcast_to) would make torch warn that it is not writable
-    logits = torch.as_tensor(np.array(logits, dtype=np.float64))
+    logits = t64(logits)
     targets = torch.as_tensor(np.array(targets, dtype=np.int64))
     nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                             targets.reshape(-1))

@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 
+from course_lib.checks.bridge import t64
 from course_lib.models.seq2seq import (
     EOS,
     PAD,
@@ -39,9 +40,9 @@ def reference_beam_step(log_probs, scores, lengths, finished, beam_size, eos=EOS
     """
     import torch
 
-    lp = torch.as_tensor(np.asarray(log_probs, dtype=np.float64))
-    sc = torch.as_tensor(np.asarray(scores, dtype=np.float64))
-    ln = torch.as_tensor(np.asarray(lengths, dtype=np.float64))
+    lp = t64(log_probs)
+    sc = t64(scores)
+    ln = t64(lengths)
     fin = torch.as_tensor(np.asarray(finished, dtype=bool))
     B, K = lp.shape
     extended = torch.where(fin[:, None], -torch.inf, sc[:, None] + lp).reshape(-1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import validate
-from course_lib.checks.bridge import t64
+from course_lib.checks.bridge import numpy64, t64
 from course_lib.models.attention import SCORES
 
 
@@ -103,7 +103,7 @@ def dot_attention_grads(dc, s_prev, h, mask=None, scaled=False, slip=None):
     values = hh.detach() if slip == "no_context_path" else hh
     c = torch.bmm(a.unsqueeze(1), values).squeeze(1)
     (c * t64(dc)).sum().backward()
-    return tuple(np.zeros(tuple(v.shape)) if v.grad is None else v.grad.numpy().copy()
+    return tuple(np.zeros(tuple(v.shape)) if v.grad is None else numpy64(v.grad)
                  for v in (s, hh))
 
 
