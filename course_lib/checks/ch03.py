@@ -16,7 +16,9 @@ import numpy as np
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check
 from course_lib.references.ch03 import (
     reference_masked_sequence_loss,
+    torch_elman_states,
     torch_rnn,
+    torch_token_nll,
 )
 
 # --- parameters and inputs of the checks ----------------------------------------------
@@ -56,18 +58,22 @@ def _sizes(rng, square: bool):
 
 
 def _step_alternatives(x, h, U, W, b):
-    """Values a typical mistake in one step produces (only those with the right shape)."""
+    """Values a typical mistake in one step produces (only those with the right shape), from
+    torch (:func:`~course_lib.references.ch03.torch_elman_states` on one step)."""
+    def step(U_=U, W_=W, b_=b, activation="tanh"):
+        return torch_elman_states(x[:, None], h, U_, W_, b_, activation)[:, 0]
+
     alts = {
-        "the bias b_h is left out": np.tanh(x @ U.T + h @ W.T),
-        "the previous state h_prev is ignored": np.tanh(x @ U.T + b),
-        "the tanh is left out": x @ U.T + h @ W.T + b,
-        "a sigmoid is used instead of tanh": 1 / (1 + np.exp(-(x @ U.T + h @ W.T + b))),
-        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": np.tanh(x @ U.T + h @ W + b),
+        "the bias b_h is left out": step(b_=np.zeros_like(b)),
+        "the previous state h_prev is ignored": step(W_=np.zeros_like(W)),
+        "the tanh is left out": step(activation="identity"),
+        "a sigmoid is used instead of tanh": step(activation="sigmoid"),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": step(W_=W.T),
     }
     if U.shape[0] == U.shape[1]:
-        alts["U is not transposed (x @ U instead of x @ U.T)"] = np.tanh(x @ U + h @ W.T + b)
-        alts["U and W are not transposed"] = np.tanh(x @ U + h @ W + b)
-        alts["U and W are swapped"] = np.tanh(x @ W.T + h @ U.T + b)
+        alts["U is not transposed (x @ U instead of x @ U.T)"] = step(U_=U.T)
+        alts["U and W are not transposed"] = step(U_=U.T, W_=W.T)
+        alts["U and W are swapped"] = step(U_=W, W_=U)
     return alts
 
 
@@ -96,39 +102,25 @@ def check_rnn_step_forward(fn, seed: int = 0):
 
 
 def _forward_alternatives(x, h0, U, W, b):
-    """``h (N, T, H)`` as a typical mistake in the loop over time computes it."""
-    steps = {
-        "the bias b_h is left out": lambda xt, h: np.tanh(xt @ U.T + h @ W.T),
-        "the previous state is ignored (the recurrent term is left out)":
-            lambda xt, h: np.tanh(xt @ U.T + b),
-        "the tanh is left out": lambda xt, h: xt @ U.T + h @ W.T + b,
-        "a sigmoid is used instead of tanh":
-            lambda xt, h: 1 / (1 + np.exp(-(xt @ U.T + h @ W.T + b))),
-        "W is not transposed (h_prev @ W instead of h_prev @ W.T)":
-            lambda xt, h: np.tanh(xt @ U.T + h @ W + b),
-    }
-    if U.shape[0] == U.shape[1]:
-        steps.update({
-            "U is not transposed (x @ U instead of x @ U.T)":
-                lambda xt, h: np.tanh(xt @ U + h @ W.T + b),
-            "U and W are not transposed": lambda xt, h: np.tanh(xt @ U + h @ W + b),
-            "U and W are swapped": lambda xt, h: np.tanh(xt @ W.T + h @ U.T + b),
-        })
-    def right(xt, h):
-        return np.tanh(xt @ U.T + h @ W.T + b)
-
-    def run(step, start=h0, from_h0=False):
-        h, out = start, []
-        for t in range(x.shape[1]):
-            h = step(x[:, t], h0 if from_h0 else h)
-            out.append(h)
-        return np.stack(out, axis=1)
+    """``h (N, T, H)`` as a typical mistake in the loop over time computes it, from torch
+    (:func:`~course_lib.references.ch03.torch_elman_states`)."""
+    def run(U_=U, W_=W, b_=b, activation="tanh", start=h0, from_h0=False):
+        return torch_elman_states(x, start, U_, W_, b_, activation, from_h0)
 
     alts = {
-        "every step starts from h0 instead of the previous step's state": run(right, from_h0=True),
-        "h0 is ignored (the loop starts from zeros)": run(right, start=np.zeros_like(h0)),
+        "every step starts from h0 instead of the previous step's state": run(from_h0=True),
+        "h0 is ignored (the loop starts from zeros)": run(start=np.zeros_like(h0)),
+        "the bias b_h is left out": run(b_=np.zeros_like(b)),
+        "the previous state is ignored (the recurrent term is left out)":
+            run(W_=np.zeros_like(W)),
+        "the tanh is left out": run(activation="identity"),
+        "a sigmoid is used instead of tanh": run(activation="sigmoid"),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": run(W_=W.T),
     }
-    alts.update({hint: run(step) for hint, step in steps.items()})
+    if U.shape[0] == U.shape[1]:
+        alts["U is not transposed (x @ U instead of x @ U.T)"] = run(U_=U.T)
+        alts["U and W are not transposed"] = run(U_=U.T, W_=W.T)
+        alts["U and W are swapped"] = run(U_=W, W_=U)
     return alts
 
 
@@ -197,14 +189,9 @@ def check_masked_sequence_loss(fn, seed: int = 0):
             raise CheckFailed("your function changed logits in place; work on a copy")
         loss, dlogits = out
         exp_loss, exp_grad = reference_masked_sequence_loss(logits, y, mask)
-        # what the usual mistakes give
-        z = logits - logits.max(axis=2, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
-        nll = -np.take_along_axis(logp, y[..., None], axis=2)[..., 0]
-        masked_logits = logits * mask[..., None]
-        z2 = masked_logits - masked_logits.max(axis=2, keepdims=True)
-        nll2 = -np.take_along_axis(z2 - np.log(np.exp(z2).sum(axis=2, keepdims=True)),
-                                   y[..., None], axis=2)[..., 0]
+        # what the usual mistakes give, from torch's log_softmax
+        nll, P = torch_token_nll(logits, y)
+        nll2, _ = torch_token_nll(logits * mask[..., None], y)
         n_valid = mask.sum()
         what = f"loss for N={N}, T={T}, K={K}, lengths {lengths.tolist()}"
         compare(what, np.asarray(loss, dtype=np.float64) if loss is not None else None,
@@ -220,7 +207,6 @@ def check_masked_sequence_loss(fn, seed: int = 0):
                     "the logits are masked instead of the per-step losses (a padded step "
                     "then costs log K)": np.asarray(nll2.sum() / N),
                 })
-        P = np.exp(logp)
         onehot = np.eye(K)[y]
         compare(f"dlogits for N={N}, T={T}, K={K}", dlogits, exp_grad, atol=1e-10, rtol=1e-10,
                 alternatives={

@@ -117,3 +117,33 @@ def reference_last_state(h, lengths):
     ht = torch.as_tensor(h)
     index = torch.as_tensor(lengths - 1).view(-1, 1, 1).expand(-1, 1, h.shape[2])
     return ht.gather(1, index)[:, 0].numpy().copy()
+
+
+_ACTIVATIONS = {"tanh": "tanh", "sigmoid": "sigmoid", "identity": None}
+
+
+def torch_elman_states(x, h0, U, W, b_h, activation="tanh", from_h0=False):
+    """States ``h (N, T, H)`` of an Elman layer in torch ops (float64), for the hints of the
+    checks: the values a typical mistake gives, with another ``activation`` (``"tanh"``,
+    ``"sigmoid"`` or ``"identity"``), weights passed transposed or zeroed, or ``from_h0`` (every
+    step reads h0 instead of the previous state). Expected values come from ``torch.nn.RNN``."""
+    import torch
+
+    g = _ACTIVATIONS[activation]
+    xt, h, Ut, Wt, bt = (t64(a) for a in (x, h0, U, W, b_h))
+    states = []
+    for t in range(xt.shape[1]):
+        a = xt[:, t] @ Ut.T + (t64(h0) if from_h0 else h) @ Wt.T + bt
+        h = a if g is None else getattr(torch, g)(a)
+        states.append(h)
+    return numpy64(torch.stack(states, dim=1))
+
+
+def torch_token_nll(logits, y):
+    """Per-step ``-log softmax(logits)[y]`` ``(N, T)`` and the softmax ``(N, T, K)``, by
+    ``torch.log_softmax`` (float64), for the hints of the masked-loss check."""
+    import torch
+
+    logp = torch.log_softmax(t64(logits), dim=-1)
+    nll = -logp.gather(-1, torch.as_tensor(np.asarray(y, dtype=np.int64))[..., None])[..., 0]
+    return numpy64(nll), numpy64(logp.exp())
