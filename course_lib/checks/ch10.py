@@ -13,14 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
-from course_lib.models.seq2seq import (
-    BOS,
-    EOS,
-    DecoderStep,
-    beam_search,
-    make_seq2seq,
-    teacher_forcing_inputs,
-)
+from course_lib.models.tokens import BOS, EOS, teacher_forcing_inputs
 from course_lib.references.ch10 import (
     exhaustive_best,
     pad_after_eos,
@@ -131,6 +124,7 @@ def tiny_model(seed, n_tgt=5, eos_bias=0.0):
     import torch
 
     from course_lib import data
+    from course_lib.models.seq2seq import make_seq2seq
 
     torch.manual_seed(seed)
     model = make_seq2seq(13, n_tgt, hidden=8, emb=6, attention=None).double()
@@ -150,6 +144,8 @@ def check_beam_search_step(fn, seed: int = 0):
     ``torch.topk`` on a first step, a middle step and a step with finished hypotheses and
     length normalisation; then a full beam search with it, wide enough to keep every
     hypothesis, must find the best of all sequences."""
+    from course_lib.models.seq2seq import DecoderStep, beam_search
+
     rng = np.random.default_rng(seed)
     K = int(rng.integers(6, 10))
     first = (np.log(rng.dirichlet(np.ones(K)))[None], np.zeros(1), np.zeros(1, dtype=np.int64),
@@ -181,6 +177,8 @@ def check_greedy_decode(fn, seed: int = 0):
     """``greedy_decode(step, state, max_len) -> (tokens, scores)`` against the torch model's own
     greedy decoding (argmax at every step), with padding after ``</s>``, and the scores against
     one teacher-forced torch pass."""
+    from course_lib.models.seq2seq import DecoderStep
+
     rng = np.random.default_rng(seed)
     model, src = tiny_model(seed, n_tgt=7, eos_bias=float(rng.uniform(0.8, 1.4)))
     max_len = 6

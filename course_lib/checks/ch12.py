@@ -13,8 +13,7 @@ import numpy as np
 
 from course_lib.checks.bridge import t64
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
-from course_lib.models.attention import Attention
-from course_lib.models.seq2seq import PAD
+from course_lib.models.tokens import PAD
 from course_lib.references.ch12 import (
     reference_attention_penalty,
     reference_feature_grid,
@@ -127,6 +126,8 @@ def check_soft_attention(fn, seed: int = 0):
     # the same computation by the attention layer of the chapter's captioner (no bias, D = H)
     with torch.random.fork_rng():  # leave the notebook's random state alone
         torch.manual_seed(seed)
+        from course_lib.models.attention import Attention
+
         module = Attention("additive", D, A).double()
     W_s2, W_h2, v2 = (p.detach().numpy() for p in (module.W_s.weight, module.W_h.weight,
                                                     module.v.weight[0]))

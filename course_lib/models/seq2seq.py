@@ -14,9 +14,16 @@ import torch
 from torch import nn
 
 from course_lib import validate
-from course_lib.models.attention import SCORES, Attention
-
-PAD, BOS, EOS = 0, 1, 2
+from course_lib.models.attention import Attention
+from course_lib.models.tokens import (  # noqa: F401  (part of this module's interface)
+    BOS,
+    EOS,
+    PAD,
+    SCORES,
+    exact_match,
+    strip_eos,
+    teacher_forcing_inputs,
+)
 
 
 def make_seq2seq(
@@ -128,13 +135,6 @@ class Seq2Seq(nn.Module):
         return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
 
 
-def teacher_forcing_inputs(tgt: np.ndarray) -> np.ndarray:
-    """Decoder inputs for teacher forcing: ``<s>`` followed by the target shifted right by one.
-    ``tgt (N, T_y)`` -> ``(N, T_y)``."""
-    tgt = validate.array("tgt", tgt, ("N", "T_y"), dtype=np.int64)
-    return np.concatenate([np.full((len(tgt), 1), BOS, dtype=np.int64), tgt[:, :-1]], axis=1)
-
-
 def train_seq2seq(
     model,
     src,
@@ -183,27 +183,6 @@ def fit_teacher_forced(model, arrays, batch_loss, epochs: int, batch_size: int, 
         epochs=epochs,
         evaluate=evaluate,
         desc=desc,
-    )
-
-
-def strip_eos(tokens) -> list[int]:
-    """The tokens before the first ``</s>`` (or all of them), as a list of ints."""
-    out = []
-    for tok in tokens:
-        if int(tok) == EOS:
-            break
-        out.append(int(tok))
-    return out
-
-
-def exact_match(pred: np.ndarray, tgt: np.ndarray) -> np.ndarray:
-    """Per sentence, True when the prediction up to its first ``</s>`` equals the target's words.
-    ``pred (N, T)``, ``tgt (N, T_y)`` -> ``(N,)`` booleans."""
-    return np.array(
-        [
-            strip_eos(p) == strip_eos([t for t in q if t != PAD])
-            for p, q in zip(pred, tgt, strict=True)
-        ]
     )
 
 

@@ -12,12 +12,7 @@ import itertools
 import numpy as np
 
 from course_lib.checks.bridge import t64
-from course_lib.models.seq2seq import (
-    EOS,
-    PAD,
-    DecoderStep,
-    teacher_forcing_inputs,
-)
+from course_lib.models.tokens import EOS, PAD, teacher_forcing_inputs
 
 
 def reference_beam_step(log_probs, scores, lengths, finished, beam_size, eos=EOS, alpha=0.0):
@@ -64,6 +59,8 @@ def reference_greedy_decode(step, state, max_len):
     and the score of each sentence from one teacher-forced pass. ``state`` must be the step's
     initial state. Returns ``tokens (N, max_len)`` and ``scores (N,)``."""
     import torch
+
+    from course_lib.models.seq2seq import DecoderStep
 
     if not isinstance(step, DecoderStep):
         raise TypeError("the reference decodes the course's DecoderStep only")

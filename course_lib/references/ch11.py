@@ -11,7 +11,7 @@ import numpy as np
 
 from course_lib import validate
 from course_lib.checks.bridge import numpy64, t64
-from course_lib.models.attention import SCORES
+from course_lib.models.tokens import SCORES
 
 
 def reference_masked_softmax(scores, mask=None):

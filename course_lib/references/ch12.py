@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.bridge import t64
-from course_lib.models.seq2seq import PAD
+from course_lib.models.tokens import PAD
 
 
 def reference_feature_grid(fmap):
