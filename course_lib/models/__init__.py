@@ -1,5 +1,7 @@
 """The torch models of the course, as classes at module level with a ``make_*`` factory each:
 
+- :mod:`course_lib.models.tokens`     -- token ids, score names and NumPy token helpers (no torch;
+  what the checks and references import).
 - :mod:`course_lib.models.attention`  -- ``Attention``: additive, dot, scaled-dot and bilinear
   scores, masked softmax and context (chapters 10 to 12).
 - :mod:`course_lib.models.seq2seq`    -- ``Seq2Seq``: the GRU encoder-decoder, its training loop,
