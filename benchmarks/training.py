@@ -111,11 +111,12 @@ def adding(target: float = 0.01, max_updates: int = 3000, every: int = 25) -> di
 
 
 def seq2seq(target: float = 0.99, epochs: int = 5) -> dict:
-    """Seconds until ``course_lib.seq2seq`` with dot-product attention (chapter 11's model and
+    """Seconds until ``course_lib.models.seq2seq`` with dot-product attention (chapter 11's model and
     training: H = 64, 20 000 sentences of 3 to 12 words from ``data.toy_translation``, batches
     of 128, Adam 5e-3) first reaches ``target`` exact match on 2000 held-out sentences, checked
     after each pass (the checks are timed too)."""
-    from course_lib import data, seq2seq, set_seed
+    from course_lib import data, set_seed
+    from course_lib.models import seq2seq
 
     src, tgt, sv, tv = data.toy_translation(20000, 3, 12, seed=1)
     test_src, test_tgt, _, _ = data.toy_translation(2000, 3, 12, seed=3)

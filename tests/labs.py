@@ -35,3 +35,43 @@ def fails_with(check, fn, *fragments) -> str:
     for frag in fragments:
         assert frag in text, text
     return text
+
+
+def _code_cells(lab: str) -> list[str]:
+    path = ROOT / "solutions" / lab / f"{lab}_lab.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+
+
+def master_functions(lab: str) -> dict:
+    """:func:`solution_functions` plus the imports and helper functions of the lab's first code
+    cell (``torch``, ``F``, lab 7's ``sigmoid`` ...), so the master's solutions run in tests as
+    they do in the lab. Nothing else of the first cell runs (no seeding, no plotting style)."""
+    import ast
+
+    namespace = solution_functions(lab)
+    tree = ast.parse(_code_cells(lab)[0])
+    keep = [node for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef)]
+    exec(compile(ast.Module(keep, []), f"<{lab} first cell>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def master_variant(lab: str, name: str, edits: dict[str, str], namespace: dict | None = None):
+    """The master lab's function ``name`` with each text ``old`` of ``edits`` (found exactly once)
+    replaced by its ``new``: a typical mistake written as a small edit of the correct code, not
+    as a second copy of it. Compiled in a copy of ``namespace`` (by default the lab's
+    :func:`master_functions`)."""
+    import ast
+
+    ns = dict(master_functions(lab) if namespace is None else namespace)
+    for src in (src for src in _code_cells(lab) if "### BEGIN SOLUTION" in src):
+        for node in ast.parse(src).body:
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                text = ast.get_source_segment(src, node)
+                for old, new in edits.items():
+                    assert text.count(old) == 1, f"{old!r} is not once in the master's {name}"
+                    text = text.replace(old, new)
+                exec(compile(text, f"<{lab}:{name} variant>", "exec"), ns)  # noqa: S102
+                return ns[name]
+    raise KeyError(f"{lab} has no solution function {name}")

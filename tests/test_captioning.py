@@ -1,4 +1,4 @@
-"""course_lib.captioning: the CNN encoder, the attention LSTM decoder and the captioning loss of
+"""course_lib.models.captioning: the CNN encoder, the attention LSTM decoder and the captioning loss of
 chapter 12. Expected values come from formulas written here in NumPy, from maths (the
 penalty's gradient) and from the model's own step-by-step path."""
 
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import captioning, data
-from course_lib.seq2seq import BOS, PAD, teacher_forcing_inputs
+from course_lib import data
+from course_lib.models import captioning
+from course_lib.models.seq2seq import BOS, PAD, teacher_forcing_inputs
 
 VOCAB = data.SCENE_VOCAB
 

@@ -1,48 +1,31 @@
 """course_lib.checks.ch01: the lab 1 checks pass correct implementations, fail the usual wrong
 ones with the right hint, and the references agree with the maths and numerical gradients.
 
-The correct implementations below are written here, from the maths, independently of the
-library; expected gradients come from course_lib.gradcheck's central differences.
+The correct implementations are the master lab's own solution cells (tests/labs.py); expected
+gradients come from course_lib.gradcheck's central differences.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from labs import master_functions, stub
 
 from course_lib.checks import ch01
 from course_lib.gradcheck import numerical_gradient
+from course_lib.references import ch01 as refs
 
 SEEDS = [0, 1, 2, 3, 4, 5, 6, 7]
 WRONG_SEEDS = [0, 1, 2, 3]
 
-# ---------------------------------------------------------------------------------- correct code
+# ------------------------------------------------------------ correct code: the master lab's
 
 
-def perceptron_update(w, b, x, y, lr=1.0):
-    if y * (np.dot(w, x) + b) <= 0:
-        return w + lr * y * x, b + lr * y
-    return w.copy(), b
-
-
-def mlp_forward(X, params):
-    A = X @ params["W1"] + params["b1"]
-    H = np.maximum(A, 0.0)
-    return H @ params["W2"] + params["b2"], (X, A, H, params)
-
-
-def mlp_backward(dscores, cache):
-    X, A, H, params = cache
-    dA = (dscores @ params["W2"].T) * (A > 0)
-    return {"W1": X.T @ dA, "b1": dA.sum(axis=0), "W2": H.T @ dscores, "b2": dscores.sum(axis=0)}
-
-
-def directional_derivative(f, x, d, eps=1e-6):
-    return (f(x + eps * d) - f(x - eps * d)) / (2 * eps)
-
-
-def _stub(*args, **kwargs):
-    raise NotImplementedError()
+MASTER = master_functions("ch01")  # the master lab's solution cells
+perceptron_update = MASTER["perceptron_update"]
+mlp_forward = MASTER["mlp_forward"]
+mlp_backward = MASTER["mlp_backward"]
+directional_derivative = MASTER["directional_derivative"]
 
 
 def _failure(result) -> str:
@@ -115,19 +98,19 @@ def test_stubs_report_not_implemented_and_do_not_raise(capsys):
         (ch01.check_perceptron_update, ()),
         (ch01.check_mlp_forward, ()),
         (ch01.check_mlp_backward, (mlp_forward,)),
-        (ch01.check_mlp_backward, (_stub,)),  # both exercises still at their stubs
+        (ch01.check_mlp_backward, (stub,)),  # both exercises still at their stubs
         (ch01.check_directional_derivative, ()),
     ]:
-        result = check(_stub, *args, quiet=True)
+        result = check(stub, *args, quiet=True)
         assert not result and not result.implemented
         assert "not implemented yet" in result.messages[0]
-        assert check(_stub, *args) is None
+        assert check(stub, *args) is None
         assert "not implemented yet" in capsys.readouterr().out
 
 
 def test_backward_with_a_stub_forward_says_the_forward_is_missing():
     # the backward pass is written (and would crash on a None cache); the forward is a stub
-    msg = _failure(ch01.check_mlp_backward(mlp_backward, _stub, quiet=True))
+    msg = _failure(ch01.check_mlp_backward(mlp_backward, stub, quiet=True))
     assert "mlp_forward is not implemented yet" in msg
 
 
@@ -399,7 +382,7 @@ def test_reference_perceptron_update_equals_the_rule():
     cases.append((np.array([1.0, 0.0]), -1.0, np.array([1.0, 5.0]), 1, 1.0))  # w.x + b = 0
     n_updates = 0
     for w, b, x, y, lr in cases:
-        w_ref, b_ref = ch01.reference_perceptron_update(w, b, x, y, lr)
+        w_ref, b_ref = refs.reference_perceptron_update(w, b, x, y, lr)
         if y * (w @ x + b) <= 0:  # the rule: move towards a misclassified point
             w_exp, b_exp = w + lr * y * x, b + lr * y
             n_updates += 1
@@ -413,7 +396,7 @@ def test_reference_perceptron_update_equals_the_rule():
 
 def test_reference_perceptron_update_does_not_modify_its_inputs():
     w, x = np.array([1.0, -1.0]), np.array([-2.0, 1.0])
-    ch01.reference_perceptron_update(w, 0.0, x, 1, 1.0)
+    refs.reference_perceptron_update(w, 0.0, x, 1, 1.0)
     np.testing.assert_array_equal(w, [1.0, -1.0])
     np.testing.assert_array_equal(x, [-2.0, 1.0])
 
@@ -423,7 +406,7 @@ def test_reference_mlp_forward_equals_the_maths(seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(5, 4))
     params = ch01.make_mlp_params(4, 3, 2, rng)
-    scores, (X_cache, p_cache) = ch01.reference_mlp_forward(X, params)
+    scores, (X_cache, p_cache) = refs.reference_mlp_forward(X, params)
     np.testing.assert_allclose(scores, mlp_forward(X, params)[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(X_cache, X)
     assert set(p_cache) == {"W1", "b1", "W2", "b2"}
@@ -436,8 +419,8 @@ def test_reference_mlp_backward_equals_numerical_gradients(seed):
     X = rng.normal(size=(N, D))
     params = ch01.make_mlp_params(D, H, K, rng)
     dscores = rng.normal(size=(N, K))
-    _, cache = ch01.reference_mlp_forward(X, params)
-    grads = ch01.reference_mlp_backward(dscores, cache)
+    _, cache = refs.reference_mlp_forward(X, params)
+    grads = refs.reference_mlp_backward(dscores, cache)
     assert set(grads) == {"W1", "b1", "W2", "b2"}
     for k in ("W1", "b1", "W2", "b2"):
         def loss():

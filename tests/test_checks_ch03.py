@@ -11,20 +11,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from labs import solution_functions
+from labs import solution_functions, stub
 
 from course_lib.checks.ch03 import (
     check_masked_sequence_loss,
     check_rnn_forward,
     check_rnn_step_forward,
     make_rnn_params,
+)
+from course_lib.gradcheck import numerical_gradient
+from course_lib.references.ch03 import (
     reference_last_state,
     reference_masked_sequence_loss,
     reference_rnn_forward,
     reference_rnn_step_forward,
     torch_rnn,
 )
-from course_lib.gradcheck import numerical_gradient
 
 SOL = solution_functions("ch03")
 step, forward, masked_loss = (SOL["rnn_step_forward"], SOL["rnn_forward"],
@@ -271,9 +273,6 @@ def test_loss_mistakes_are_named(kind, hint):
 @pytest.mark.parametrize("check", [check_rnn_step_forward, check_rnn_forward,
                                    check_masked_sequence_loss])
 def test_stub_reports_not_implemented_and_never_raises(check, capsys):
-    def stub(*args):
-        raise NotImplementedError()
-
     result = check(stub, quiet=True)
     assert not result and not result.implemented
     assert check(stub) is None

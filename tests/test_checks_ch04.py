@@ -6,12 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from labs import master_functions, master_variant, stub
 
 from course_lib import gradcheck
 from course_lib.checks.ch04 import (
     check_grad_check_sparse,
     check_rnn_backward,
     check_rnn_step_backward,
+)
+from course_lib.references.ch04 import (
     reference_rnn_backward,
     reference_rnn_forward,
     reference_rnn_step_backward,
@@ -19,77 +22,32 @@ from course_lib.checks.ch04 import (
 
 SEEDS = (0, 1, 7, 1234)
 
-# --- implementations written for the tests (a correct one and typical mistakes) ---------------
+# --- the master lab's solutions, and typical mistakes as small edits of them ----------------
 
-
-def step_backward(dh_t, cache):
-    x_t, h_prev, U, W, b_h, h_t = cache
-    da = dh_t * (1.0 - h_t ** 2)
-    return da @ U, da @ W, da.T @ x_t, da.T @ h_prev, da.sum(axis=0)
-
-
-def step_backward_no_tanh(dh_t, cache):
-    x_t, h_prev, U, W, b_h, h_t = cache
-    return dh_t @ U, dh_t @ W, dh_t.T @ x_t, dh_t.T @ h_prev, dh_t.sum(axis=0)
-
-
-def step_backward_W_transposed(dh_t, cache):
-    dx, _, dU, dW, db = step_backward(dh_t, cache)
-    x_t, h_prev, U, W, b_h, h_t = cache
-    return dx, (dh_t * (1 - h_t ** 2)) @ W.T, dU, dW, db
-
-
-def step_backward_dW_transposed(dh_t, cache):
-    dx, dh_prev, dU, dW, db = step_backward(dh_t, cache)
-    return dx, dh_prev, dU, dW.T, db
-
-
-def step_backward_bias_not_summed(dh_t, cache):
-    dx, dh_prev, dU, dW, _ = step_backward(dh_t, cache)
-    return dx, dh_prev, dU, dW, dh_t * (1 - cache[5] ** 2)
-
-
-def step_backward_in_place(dh_t, cache):
-    dh_t *= 1.0 - cache[5] ** 2
-    x_t, h_prev, U, W, b_h, h_t = cache
-    return dh_t @ U, dh_t @ W, dh_t.T @ x_t, dh_t.T @ h_prev, dh_t.sum(axis=0)
-
-
-def make_backward(step, carry=True, accumulate=True, dh0_from_dh=False):
-    def backward(dh, cache):
-        N, T, H = dh.shape
-        dx = np.zeros((N, T, cache[0][0].shape[1]))
-        dU, dW, db = (np.zeros_like(cache[0][k]) for k in (2, 3, 4))
-        dh_next = np.zeros((N, H))
-        for t in reversed(range(T)):
-            dx[:, t], dh_prev, dU_t, dW_t, db_t = step(dh[:, t] + (dh_next if carry else 0),
-                                                        cache[t])
-            dh_next = dh_prev
-            if accumulate:
-                dU, dW, db = dU + dU_t, dW + dW_t, db + db_t
-            else:
-                dU, dW, db = dU_t, dW_t, db_t
-        return dx, (dh[:, 0] if dh0_from_dh else dh_next), dU, dW, db
-    return backward
-
-
-def grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5, one_sided=False, restore=True,
-                      formula="course"):
-    errors = np.zeros(n_checks)
-    for k in range(n_checks):
-        i = tuple(int(rng.integers(s)) for s in x.shape)
-        old = x[i]
-        x[i] = old + eps
-        fp = f()
-        x[i] = old if one_sided else old - eps
-        fm = f()
-        if restore:
-            x[i] = old
-        num = (fp - fm) / (eps if one_sided else 2 * eps)
-        a = analytic[i]
-        errors[k] = (abs(a - num) / max(abs(a) + abs(num), 1e-12) if formula == "course"
-                     else abs(a - num))
-    return errors
+MASTER = master_functions("ch04")
+step_backward = MASTER["rnn_step_backward"]
+backward = MASTER["rnn_backward"]
+grad_check_sparse = MASTER["grad_check_sparse"]
+DA = "da = dh_t * (1.0 - h_t ** 2)"
+step_backward_no_tanh = master_variant("ch04", "rnn_step_backward", {DA: "da = dh_t"})
+step_backward_W_transposed = master_variant("ch04", "rnn_step_backward", {"da @ W,": "da @ W.T,"})
+step_backward_dW_transposed = master_variant("ch04", "rnn_step_backward",
+                                             {"da.T @ h_prev,": "(da.T @ h_prev).T,"})
+step_backward_bias_not_summed = master_variant("ch04", "rnn_step_backward",
+                                               {"da.sum(axis=0)": "da"})
+step_backward_in_place = master_variant("ch04", "rnn_step_backward",
+                                        {DA: "dh_t *= 1.0 - h_t ** 2\n    da = dh_t"})
+BACKWARD_MISTAKES = {
+    "carry": {"rnn_step_backward(dh[:, t] + dh_next,": "rnn_step_backward(dh[:, t],"},
+    "accumulate": {"dU += dU_t\n        dW += dW_t\n        db_h += db_t":
+                   "dU, dW, db_h = dU_t, dW_t, db_t"},
+    "dh0_from_dh": {"return dx, dh_next,": "return dx, dh[:, 0],"},
+}
+GRAD_CHECK_MISTAKES = {
+    "one_sided": {"x[i] = old - eps": "x[i] = old", "/ (2 * eps)": "/ eps"},
+    "restore": {"x[i] = old\n": "\n"},
+    "formula": {" / max(abs(analytic[i]) + abs(numeric), 1e-12)": ""},
+}
 
 
 def _message(result):
@@ -159,9 +117,6 @@ def test_step_backward_mistakes_fail_with_hint(wrong, hint):
 
 
 def test_step_backward_stub_and_crash(capsys):
-    def stub(dh_t, cache):
-        raise NotImplementedError()
-
     result = check_rnn_step_backward(stub, quiet=True)
     assert not result and not result.implemented
     assert check_rnn_step_backward(stub) is None
@@ -177,29 +132,29 @@ def test_step_backward_stub_and_crash(capsys):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_backward_correct_passes(seed):
-    assert check_rnn_backward(make_backward(step_backward), seed=seed, quiet=True)
+    assert check_rnn_backward(backward, seed=seed, quiet=True)
 
 
-@pytest.mark.parametrize("kwargs, hint", [
-    ({"carry": False}, "carried back from later steps"),
-    ({"accumulate": False}, "overwrite"),
-    ({"dh0_from_dh": True}, "dh0 is taken from dh[:, 0]"),
+@pytest.mark.parametrize("mistake, hint", [
+    ("carry", "carried back from later steps"),
+    ("accumulate", "overwrite"),
+    ("dh0_from_dh", "dh0 is taken from dh[:, 0]"),
 ])
-def test_backward_mistakes_fail_with_hint(kwargs, hint):
-    result = check_rnn_backward(make_backward(step_backward, **kwargs), seed=0, quiet=True)
+def test_backward_mistakes_fail_with_hint(mistake, hint):
+    wrong = master_variant("ch04", "rnn_backward", BACKWARD_MISTAKES[mistake])
+    result = check_rnn_backward(wrong, seed=0, quiet=True)
     assert not result and result.implemented
     assert hint in _message(result)
 
 
 def test_backward_with_a_wrong_step_fails():
-    result = check_rnn_backward(make_backward(step_backward_no_tanh), seed=1, quiet=True)
+    wrong = master_variant("ch04", "rnn_backward", {"rnn_step_backward(": "wrong_step("},
+                           namespace={**MASTER, "wrong_step": step_backward_no_tanh})
+    result = check_rnn_backward(wrong, seed=1, quiet=True)
     assert not result and result.implemented
 
 
 def test_backward_stub_reports_not_implemented():
-    def stub(dh, cache):
-        raise NotImplementedError()
-
     result = check_rnn_backward(stub, quiet=True)
     assert not result and not result.implemented
 
@@ -212,15 +167,13 @@ def test_grad_check_correct_passes(seed):
     assert check_grad_check_sparse(grad_check_sparse, seed=seed, quiet=True)
 
 
-@pytest.mark.parametrize("kwargs, hint", [
-    ({"one_sided": True}, "one-sided"),
-    ({"restore": False}, "not restored"),
-    ({"formula": "absolute"}, "|a - n| / max"),
+@pytest.mark.parametrize("mistake, hint", [
+    ("one_sided", "one-sided"),
+    ("restore", "not restored"),
+    ("formula", "|a - n| / max"),
 ])
-def test_grad_check_mistakes_fail_with_hint(kwargs, hint):
-    def wrong(f, x, analytic, n_checks, rng, eps=1e-5):
-        return grad_check_sparse(f, x, analytic, n_checks, rng, eps, **kwargs)
-
+def test_grad_check_mistakes_fail_with_hint(mistake, hint):
+    wrong = master_variant("ch04", "grad_check_sparse", GRAD_CHECK_MISTAKES[mistake])
     result = check_grad_check_sparse(wrong, seed=0, quiet=True)
     assert not result and result.implemented
     assert hint in _message(result)
@@ -235,13 +188,13 @@ def test_grad_check_wrong_count_fails():
 
 
 def test_reference_grad_check_passes_its_check():
-    from course_lib.checks.ch04 import reference_grad_check_sparse
+    from course_lib.references.ch04 import reference_grad_check_sparse
 
     assert check_grad_check_sparse(reference_grad_check_sparse, seed=3, quiet=True)
 
 
 def test_reference_backward_equals_the_step_by_step_autograd():
-    from course_lib.checks.ch04 import _torch_sequence_grads
+    from course_lib.references.ch04 import torch_sequence_grads
 
     rng = np.random.default_rng(8)
     N, T, D, H = 3, 5, 2, 4
@@ -249,6 +202,6 @@ def test_reference_backward_equals_the_step_by_step_autograd():
     U, W, b_h = rng.normal(size=(H, D)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
     dh = rng.normal(size=(N, T, H))
     _, cache = reference_rnn_forward(x, h0, U, W, b_h)
-    for a, b in zip(reference_rnn_backward(dh, cache), _torch_sequence_grads(dh, x, h0, U, W, b_h),
+    for a, b in zip(reference_rnn_backward(dh, cache), torch_sequence_grads(dh, x, h0, U, W, b_h),
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

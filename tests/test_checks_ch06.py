@@ -7,56 +7,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from labs import master_functions, stub
 
 from course_lib.checks import ch06
 from course_lib.gradcheck import numerical_gradient
+from course_lib.references import ch06 as refs
 
 SEEDS = (0, 1, 7, 1234)
 
 
 # --- correct NumPy implementations (as a student would write them) --------------------------
 
-def jacobian_product(x, h0, U, W, b_h, k):
-    h, states = h0, [h0]
-    for t in range(len(x)):
-        h = np.tanh(U @ x[t] + W @ h + b_h)
-        states.append(h)
-    J = np.eye(len(h0))
-    for i in range(k + 1, len(x) + 1):
-        J = np.diag(1 - states[i] ** 2) @ W @ J
-    return J
-
-
-def gradient_norms(x, h0, U, W, b_h, g_T, activation="tanh"):
-    g_fn = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-            "relu": lambda a: np.maximum(a, 0)}[activation]
-    h, hs, As = h0, [h0], [None]
-    for t in range(len(x)):
-        a = U @ x[t] + W @ h + b_h
-        h = g_fn(a)
-        hs.append(h)
-        As.append(a)
-    T = len(x)
-    norms = np.zeros(T + 1)
-    g = np.array(g_T, dtype=np.float64)
-    norms[T] = np.linalg.norm(g)
-    for i in range(T, 0, -1):
-        d = {"tanh": 1 - hs[i] ** 2, "sigmoid": hs[i] * (1 - hs[i]),
-             "relu": (As[i] > 0).astype(float)}[activation]
-        g = W.T @ (g * d)
-        norms[i - 1] = np.linalg.norm(g)
-    return norms
-
-
-def clip_grad_norm(grads, max_norm):
-    total = np.sqrt(sum(np.sum(g ** 2) for g in grads))
-    coef = min(1.0, max_norm / (total + 1e-6))
-    return [g * coef for g in grads], float(total)
-
-
-def orthogonal_init(A, gain=1.0):
-    Q, R = np.linalg.qr(A)
-    return gain * Q * np.sign(np.diag(R))
+MASTER = master_functions("ch06")  # the master lab's solution cells
+jacobian_product = MASTER["jacobian_product"]
+gradient_norms = MASTER["gradient_norms"]
+clip_grad_norm = MASTER["clip_grad_norm"]
+orthogonal_init = MASTER["orthogonal_init"]
 
 
 def gram_schmidt_orthogonal_init(A, gain=1.0):
@@ -83,17 +49,17 @@ def test_reference_jacobian_matches_numerical_jacobian():
 
     hk_var = ch06._np_states(x, h0, p["U"], p["W"], p["b_h"])[0][k].copy()
     J_num = np.stack([numerical_gradient(lambda j=j: h_T()[j], hk_var) for j in range(H)])
-    J_ref = ch06.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k)
+    J_ref = refs.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k)
     assert np.max(np.abs(J_num - J_ref)) < 1e-7 * np.max(np.abs(J_ref))
     assert np.allclose(jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k), J_ref, atol=1e-10)
 
 
-@pytest.mark.parametrize("activation", ch06.ACTIVATIONS)
+@pytest.mark.parametrize("activation", refs.ACTIVATIONS)
 def test_numpy_gradient_norms_equal_torch(activation):
     rng = np.random.default_rng(5)
     T, D, H, x, h0, p = ch06._rnn_case(rng, scale=1.5)
     g_T = rng.normal(size=H)
-    ref = ch06.reference_gradient_norms(x, h0, p["U"], p["W"], p["b_h"], g_T, activation)
+    ref = refs.reference_gradient_norms(x, h0, p["U"], p["W"], p["b_h"], g_T, activation)
     assert ref.shape == (T + 1,)
     assert ref[-1] == pytest.approx(np.linalg.norm(g_T), rel=1e-12)
     assert np.allclose(gradient_norms(x, h0, p["U"], p["W"], p["b_h"], g_T, activation), ref,
@@ -106,7 +72,7 @@ def test_gradient_norm_bound_of_pascanu_et_al():
     T, D, H, x, h0, p = ch06._rnn_case(rng, scale=1.3)
     s = np.linalg.norm(p["W"], 2)
     for k in range(T + 1):
-        J = ch06.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k)
+        J = refs.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k)
         assert np.linalg.norm(J, 2) <= s ** (T - k) * (1 + 1e-12)
 
 
@@ -114,7 +80,7 @@ def test_reference_clip_equals_torch_and_leaves_input():
     rng = np.random.default_rng(0)
     grads = [rng.normal(0, 4, (3, 2)), rng.normal(0, 4, 5)]
     before = [g.copy() for g in grads]
-    clipped, total = ch06.reference_clip_grad_norm(grads, 1.0)
+    clipped, total = refs.reference_clip_grad_norm(grads, 1.0)
     assert all(np.array_equal(a, b) for a, b in zip(grads, before, strict=True))
     assert total == pytest.approx(np.sqrt(sum(np.sum(g ** 2) for g in grads)), rel=1e-12)
     assert np.sqrt(sum(np.sum(c ** 2) for c in clipped)) == pytest.approx(1.0, abs=1e-6)
@@ -125,8 +91,8 @@ def test_reference_clip_equals_torch_and_leaves_input():
 
 
 def test_torch_orthogonal_draw_is_reproduced_from_A():
-    A, Q = ch06.torch_orthogonal_draw(6, seed=42, gain=1.5)
-    assert np.allclose(ch06.reference_orthogonal_init(A, 1.5), Q, atol=1e-12)
+    A, Q = refs.torch_orthogonal_draw(6, seed=42, gain=1.5)
+    assert np.allclose(refs.reference_orthogonal_init(A, 1.5), Q, atol=1e-12)
     assert np.allclose(orthogonal_init(A, 1.5), Q, atol=1e-10)
     assert np.allclose(gram_schmidt_orthogonal_init(A, 1.5), Q, atol=1e-10)
     assert np.allclose(Q.T @ Q, 2.25 * np.eye(6), atol=1e-12)
@@ -141,10 +107,10 @@ def test_torch_orthogonal_draw_is_reproduced_from_A():
     (ch06.check_clip_grad_norm, clip_grad_norm),
     (ch06.check_orthogonal_init, orthogonal_init),
     (ch06.check_orthogonal_init, gram_schmidt_orthogonal_init),
-    (ch06.check_jacobian_product, ch06.reference_jacobian_product),
-    (ch06.check_gradient_norms, ch06.reference_gradient_norms),
-    (ch06.check_clip_grad_norm, ch06.reference_clip_grad_norm),
-    (ch06.check_orthogonal_init, ch06.reference_orthogonal_init),
+    (ch06.check_jacobian_product, refs.reference_jacobian_product),
+    (ch06.check_gradient_norms, refs.reference_gradient_norms),
+    (ch06.check_clip_grad_norm, refs.reference_clip_grad_norm),
+    (ch06.check_orthogonal_init, refs.reference_orthogonal_init),
 ])
 def test_correct_passes(check, fn, seed):
     result = check(fn, seed=seed, quiet=True)
@@ -303,9 +269,6 @@ def test_orthogonal_mistakes(hint):
 @pytest.mark.parametrize("check", [ch06.check_jacobian_product, ch06.check_gradient_norms,
                                    ch06.check_clip_grad_norm, ch06.check_orthogonal_init])
 def test_stub_and_crash(check, capsys):
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-
     def crash(*args, **kwargs):
         return 1 / 0
 

@@ -2,96 +2,52 @@
 and numerical gradients), the typical mistakes fail with their hint, and a stub reports "not
 implemented"."""
 
-import functools
 
 import numpy as np
 import pytest
 import torch
+from labs import master_functions, master_variant, stub
 
 from course_lib import gradcheck
-from course_lib.checks import ch07
+from course_lib.checks import ch07, ch07_slips
+from course_lib.references import ch07 as refs
 
 
 def sig(u):
     return 1 / (1 + np.exp(-u))
 
 
-# --- correct implementations (test-only; the library holds none) -----------------------------
+# --- correct implementations: the master lab's; its GRU slips are small edits of them -------
 
-def lstm_step_forward(x, h_prev, c_prev, U, W, b):
-    a = x @ U.T + h_prev @ W.T + b
-    ai, af, ag, ao = np.split(a, 4, axis=1)
-    i, f, g, o = sig(ai), sig(af), np.tanh(ag), sig(ao)
-    c = f * c_prev + i * g
-    tc = np.tanh(c)
-    h = o * tc
-    return h, c, (x, h_prev, c_prev, U, W, i, f, g, o, tc)
+MASTER = master_functions("ch07")  # the master lab's solution cells
+lstm_step_forward = MASTER["lstm_step_forward"]
+lstm_step_backward = MASTER["lstm_step_backward"]
+lstm_forward = MASTER["lstm_forward"]
+gru_step_forward = MASTER["gru_step_forward"]
 
 
-def lstm_step_backward(dh, dc, cache):
-    x, h_prev, c_prev, U, W, i, f, g, o, tc = cache
-    dc = dc + dh * o * (1 - tc**2)
-    do = dh * tc
-    da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
-                         dc * i * (1 - g**2), do * o * (1 - o)], axis=1)
-    return da @ U, da @ W, dc * f, da.T @ x, da.T @ h_prev, da.sum(0)
+gru_forward = MASTER["gru_forward"]
+gru_backward = MASTER["gru_backward"]
+# typical slips, as small edits of the master's GRU
+FORWARD_SLIPS = {
+    "no_reset": {"+ rz[:, t, :H] * ah_n[:, t])": "+ ah_n[:, t])"},
+    "z_swapped": {"h_t = n[:, t] + rz[:, t, H:] * (h_t - n[:, t])":
+                  "h_t = h_t + rz[:, t, H:] * (n[:, t] - h_t)"},
+}
+NEXT = "dh_next = dh_t * z + da_h[:, t] @ W"
+BACKWARD_SLIPS = {
+    "no_dh_next": {"dh_t = dh[:, t] + dh_next": "dh_t = dh[:, t]"},
+    "no_r_in_dah": {"da_h[:, t, 2 * H :] = ds * r": "da_h[:, t, 2 * H :] = ds"},
+    "dz_sign": {"(h_prev[:, t] - n_t)": "(n_t - h_prev[:, t])"},
+    "no_direct_path": {NEXT: "dh_next = da_h[:, t] @ W"},
+    "first_state": {NEXT: NEXT + " if t else dh_t"},
+}
 
 
-def lstm_forward(x, h0, c0, U, W, b):
-    h, c, hs, cs = h0, c0, [], []
-    for t in range(x.shape[1]):
-        h, c, _ = lstm_step_forward(x[:, t], h, c, U, W, b)
-        hs.append(h)
-        cs.append(c)
-    return np.stack(hs, 1), np.stack(cs, 1), None
-
-
-def gru_step_forward(x, h_prev, U, W, b_x, b_h):
-    xr, xz, xn = np.split(x @ U.T + b_x, 3, axis=1)
-    hr, hz, hn = np.split(h_prev @ W.T + b_h, 3, axis=1)
-    r, z = sig(xr + hr), sig(xz + hz)
-    n = np.tanh(xn + r * hn)
-    return (1 - z) * n + z * h_prev, None
-
-
-def gru_forward(x, h0, U, W, b_x, b_h, slip=None):
-    """A GRU layer, one step at a time; ``slip`` makes one typical mistake of the forward pass."""
-    hs, caches, h = [], [], h0
-    for t in range(x.shape[1]):
-        xr, xz, xn = np.split(x[:, t] @ U.T + b_x, 3, axis=1)
-        hr, hz, hn = np.split(h @ W.T + b_h, 3, axis=1)
-        r, z = sig(xr + hr), sig(xz + hz)
-        n = np.tanh(xn + hn if slip == "no_reset" else xn + r * hn)
-        caches.append((x[:, t], h, r, z, n, hn))
-        h = z * n + (1 - z) * h if slip == "z_swapped" else (1 - z) * n + z * h
-        hs.append(h)
-    return np.stack(hs, 1), (caches, U, W)
-
-
-def gru_backward(dh, cache, slip=None):
-    """Its backpropagation through time; ``slip`` makes one typical mistake."""
-    caches, U, W = cache
-    N, T, H = dh.shape
-    dx = np.zeros((N, T, U.shape[1]))
-    dU, dW, db_x, db_h = np.zeros_like(U), np.zeros_like(W), np.zeros(3 * H), np.zeros(3 * H)
-    dh_next = np.zeros((N, H))
-    for t in reversed(range(T)):
-        x_t, h_prev, r, z, n, hn = caches[t]
-        dh_t = dh[:, t] if slip == "no_dh_next" else dh[:, t] + dh_next
-        dz = dh_t * (n - h_prev) if slip == "dz_sign" else dh_t * (h_prev - n)
-        dpre = dh_t * (1 - z) * (1 - n**2)
-        da_r, da_z = dpre * hn * r * (1 - r), dz * z * (1 - z)
-        da_x = np.concatenate([da_r, da_z, dpre], axis=1)
-        da_h = np.concatenate([da_r, da_z, dpre if slip == "no_r_in_dah" else dpre * r], axis=1)
-        dx[:, t] = da_x @ U
-        dU += da_x.T @ x_t
-        dW += da_h.T @ h_prev
-        db_x += da_x.sum(0)
-        db_h += da_h.sum(0)
-        dh_next = da_h @ W if slip == "no_direct_path" else da_h @ W + dh_t * z
-        if slip == "first_state" and t == 0:
-            dh_next = dh_t
-    return dx, dh_next, dU, dW, db_x, db_h
+def gru_slip(name: str, slip: str):
+    """The master's gru_forward or gru_backward with one slip."""
+    edits = (FORWARD_SLIPS if name == "gru_forward" else BACKWARD_SLIPS)[slip]
+    return master_variant("ch07", name, edits)
 
 
 def _messages(check, *args):
@@ -111,8 +67,8 @@ def test_correct_implementations_pass(seed):
     assert ch07.check_gru_forward(gru_forward, seed=seed, quiet=True)
     assert ch07.check_gru_backward(gru_backward, gru_forward, seed=seed, quiet=True)
     # the torch references pass their own checks (the labs fall back on them)
-    assert ch07.check_gru_forward(ch07.reference_gru_forward, seed=seed, quiet=True)
-    assert ch07.check_gru_backward(ch07.reference_gru_backward, ch07.reference_gru_forward,
+    assert ch07.check_gru_forward(refs.reference_gru_forward, seed=seed, quiet=True)
+    assert ch07.check_gru_backward(refs.reference_gru_backward, refs.reference_gru_forward,
                                    seed=seed, quiet=True)
 
 
@@ -122,23 +78,23 @@ def test_references_match_torch_layers_and_numerical_gradients():
     x, h, c = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     U, W, b = ch07.make_lstm_params(D, H, rng)
     dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    *_, cache = ch07.reference_lstm_step_forward(x, h, c, U, W, b)
-    grads = ch07.reference_lstm_step_backward(dh, dc, cache)
+    *_, cache = refs.reference_lstm_step_forward(x, h, c, U, W, b)
+    grads = refs.reference_lstm_step_backward(dh, dc, cache)
     arrays = [x, h, c, U, W, b]
     for k, arr in enumerate(arrays):
         def f():
-            hh, cc, _ = ch07.reference_lstm_step_forward(*arrays)
+            hh, cc, _ = refs.reference_lstm_step_forward(*arrays)
             return float(np.sum(hh * dh) + np.sum(cc * dc))
         num = gradcheck.numerical_gradient(f, arr, eps=1e-6)
         assert gradcheck.rel_error(num, grads[k]) < 1e-6
     # the from-scratch step here agrees with torch to 1e-10
     h1, c1, _ = lstm_step_forward(x, h, c, U, W, b)
-    h2, c2, _ = ch07.reference_lstm_step_forward(x, h, c, U, W, b)
+    h2, c2, _ = refs.reference_lstm_step_forward(x, h, c, U, W, b)
     assert np.allclose(h1, h2, atol=1e-12, rtol=0) and np.allclose(c1, c2, atol=1e-12, rtol=0)
     # references for whole sequences agree with torch.nn.LSTM
     xs = rng.normal(size=(N, 5, D))
-    hs, cs, _ = ch07.reference_lstm_forward(xs, h, c, U, W, b)
-    out, (hT, cT) = ch07.torch_lstm(U, W, b)(torch.tensor(xs), (torch.tensor(h)[None],
+    hs, cs, _ = refs.reference_lstm_forward(xs, h, c, U, W, b)
+    out, (hT, cT) = refs.torch_lstm(U, W, b)(torch.tensor(xs), (torch.tensor(h)[None],
                                                                torch.tensor(c)[None]))
     assert np.allclose(hs, out.detach().numpy(), atol=1e-12)
     assert np.allclose(cs[:, -1], cT.detach().numpy()[0], atol=1e-12)
@@ -154,7 +110,7 @@ def test_gru_reference_matches_torch_gru_layer():
                         ("bias_hh_l0", b_h)):
             getattr(gru, name).copy_(torch.tensor(v))
         out, _ = gru(torch.tensor(x)[:, None], torch.tensor(h)[None])
-    ref, _ = ch07.reference_gru_step_forward(x, h, U, W, b_x, b_h)
+    ref, _ = refs.reference_gru_step_forward(x, h, U, W, b_x, b_h)
     assert np.allclose(ref, out.numpy()[:, 0], atol=1e-12)
     assert np.allclose(gru_step_forward(x, h, U, W, b_x, b_h)[0], ref, atol=1e-12)
 
@@ -235,9 +191,6 @@ def test_gru_mistakes():
 
 
 def test_stubs_and_crashes_never_raise(capsys):
-    def stub(*args):
-        raise NotImplementedError()
-
     for check, extra in ((ch07.check_lstm_step_forward, ()), (ch07.check_lstm_forward, ()),
                          (ch07.check_gru_step_forward, ()), (ch07.check_gru_forward, ()),
                          (ch07.check_lstm_step_backward, (stub,)),
@@ -262,24 +215,24 @@ def test_gru_layer_references_match_numerical_gradients():
     U, W, b_x, b_h = ch07.make_gru_params(D, H, rng)
     dh = rng.normal(size=(N, T, H))
     arrays = [x, h0, U, W, b_x, b_h]
-    _, cache = ch07.reference_gru_forward(*arrays)
-    grads = ch07.reference_gru_backward(dh, cache)
+    _, cache = refs.reference_gru_forward(*arrays)
+    grads = refs.reference_gru_backward(dh, cache)
     for k, arr in enumerate(arrays):
         num = gradcheck.numerical_gradient(
-            lambda: float(np.sum(ch07.reference_gru_forward(*arrays)[0] * dh)), arr, eps=1e-6)
+            lambda: float(np.sum(refs.reference_gru_forward(*arrays)[0] * dh)), arr, eps=1e-6)
         assert gradcheck.rel_error(num, grads[k]) < 1e-6
-    # the test-only layer above agrees with torch.nn.GRU and its gradients
+    # the master lab's layer agrees with torch.nn.GRU and its gradients
     h, own_cache = gru_forward(*arrays)
-    assert np.allclose(h, ch07.reference_gru_forward(*arrays)[0], atol=1e-12, rtol=0)
+    assert np.allclose(h, refs.reference_gru_forward(*arrays)[0], atol=1e-12, rtol=0)
     for mine, ref in zip(gru_backward(dh, own_cache), grads, strict=True):
         assert np.allclose(mine, ref, atol=1e-12, rtol=0)
     # the slips in torch ops: without a slip they are torch.nn.GRU; a backward slip keeps the
     # forward values (only the gradients differ)
-    for slip in (None, *ch07._BACKWARD_SLIPS):
-        leaves, states = ch07._torch_gru_steps(*arrays, slip=slip)
+    for slip in (None, *ch07_slips.BACKWARD_SLIPS):
+        leaves, states = ch07_slips.torch_gru_steps(*arrays, slip=slip)
         hs = np.stack([s.detach().numpy() for s in states], 1)
         assert np.allclose(hs, h, atol=1e-12, rtol=0), slip
-    leaves, states = ch07._torch_gru_steps(*arrays)
+    leaves, states = ch07_slips.torch_gru_steps(*arrays)
     sum((s * torch.tensor(dh[:, t])).sum() for t, s in enumerate(states)).backward()
     for leaf, ref in zip(leaves, grads, strict=True):
         assert np.allclose(leaf.grad.numpy(), ref, atol=1e-12, rtol=0)
@@ -311,8 +264,8 @@ def test_gru_forward_mistakes():
     cases = [(last_only, "not only the last"), (time_first, "time first"),
              (zeros_start, "h0 is ignored"), (scrambled_projection, "t fastest"),
              (zrn, "z, r, n"), (untransposed_U, "U is (3H, D)"),
-             (functools.partial(gru_forward, slip="no_reset"), "without the reset gate"),
-             (functools.partial(gru_forward, slip="z_swapped"), "z weights the candidate")]
+             (gru_slip("gru_forward", "no_reset"), "without the reset gate"),
+             (gru_slip("gru_forward", "z_swapped"), "z weights the candidate")]
     for fn, hint in cases:
         for seed in (0, 1, 2):
             res, msg = _messages(ch07.check_gru_forward, fn, seed)
@@ -325,7 +278,7 @@ def test_gru_backward_mistakes():
                        ("first_state", "gradient of the first state")):
         for seed in (0, 1, 2):
             res, msg = _messages(ch07.check_gru_backward,
-                                 functools.partial(gru_backward, slip=slip), gru_forward, seed)
+                                 gru_slip("gru_backward", slip), gru_forward, seed)
             assert not res and hint in msg, (slip, msg)
 
     def transposed_dU(dh, cache):
@@ -352,9 +305,6 @@ def test_gru_backward_mistakes():
         res, msg = _messages(ch07.check_gru_backward, fn, gru_forward)
         assert not res and hint in msg, (hint, msg)
 
-    def wrong_forward(*args):
-        h, cache = gru_forward(*args, slip="no_reset")
-        return h, cache
-
+    wrong_forward = gru_slip("gru_forward", "no_reset")
     res, msg = _messages(ch07.check_gru_backward, gru_backward, wrong_forward)
     assert not res and "gru_forward does not pass its check yet" in msg, msg

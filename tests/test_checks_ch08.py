@@ -5,32 +5,16 @@ step and its gradients match finite differences."""
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from labs import master_functions, stub
 
 from course_lib import gradcheck
 from course_lib.checks import ch08
+from course_lib.references import ch08 as refs
 
-
-def rnn_forward(x, h0, U, W, b):
-    h, out = h0, []
-    for t in range(x.shape[1]):
-        h = np.tanh(x[:, t] @ U.T + h @ W.T + b)
-        out.append(h)
-    return np.stack(out, 1), None
-
-
-def birnn_forward(x, params_f, params_b):
-    N, H = x.shape[0], params_f[0].shape[0]
-    hf, _ = rnn_forward(x, np.zeros((N, H)), *params_f)
-    hb, _ = rnn_forward(x[:, ::-1], np.zeros((N, H)), *params_b)
-    return np.concatenate([hf, hb[:, ::-1]], axis=-1), None
-
-
-def convlstm_step(x, h_prev, c_prev, weight, bias):
-    a = F.conv2d(torch.cat([x, h_prev], 1), weight, bias, padding=weight.shape[-1] // 2)
-    a_i, a_f, a_g, a_o = a.chunk(4, dim=1)
-    c = torch.sigmoid(a_f) * c_prev + torch.sigmoid(a_i) * torch.tanh(a_g)
-    return torch.sigmoid(a_o) * torch.tanh(c), c
+MASTER = master_functions("ch08")  # the master lab's solution cells
+rnn_forward = MASTER["rnn_forward"]
+birnn_forward = MASTER["birnn_forward"]
+convlstm_step = MASTER["convlstm_step"]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 5])
@@ -47,12 +31,12 @@ def test_convlstm_reference_gradients_match_finite_differences():
     weight, bias = rng.normal(0, 0.3, size=(8, 3, 3, 3)), rng.normal(0, 0.3, size=8)
     dh = rng.normal(size=(1, 2, 4, 4))
     wt = torch.tensor(weight, requires_grad=True)
-    out, _ = ch08.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c)), wt,
+    out, _ = refs.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c)), wt,
                                           torch.tensor(bias))
     (out * torch.tensor(dh)).sum().backward()
 
     def f():
-        o, _ = ch08.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c, weight, bias)))
+        o, _ = refs.reference_convlstm_step(*(torch.tensor(a) for a in (x, h, c, weight, bias)))
         return float((o.detach().numpy() * dh).sum())
 
     num = gradcheck.numerical_gradient(f, weight, eps=1e-5)
@@ -63,9 +47,9 @@ def test_birnn_reference_equals_two_unidirectional_torch_layers():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(3, 6, 2))
     pf, pb = ch08.make_rnn_params(2, 4, rng), ch08.make_rnn_params(2, 4, rng)
-    h, _ = ch08.reference_birnn_forward(x, pf, pb)
-    hf, _ = ch08.reference_rnn_forward(x, np.zeros((3, 4)), *pf)
-    hb, _ = ch08.reference_rnn_forward(x[:, ::-1].copy(), np.zeros((3, 4)), *pb)
+    h, _ = refs.reference_birnn_forward(x, pf, pb)
+    hf, _ = refs.reference_rnn_forward(x, np.zeros((3, 4)), *pf)
+    hb, _ = refs.reference_rnn_forward(x[:, ::-1].copy(), np.zeros((3, 4)), *pb)
     assert np.allclose(h, np.concatenate([hf, hb[:, ::-1]], -1), atol=1e-12)
 
 
@@ -113,9 +97,6 @@ def test_convlstm_mistakes():
 
 
 def test_stubs_never_raise():
-    def stub(*a):
-        raise NotImplementedError()
-
     for check in (ch08.check_rnn_forward, ch08.check_birnn_forward, ch08.check_convlstm_step):
         res = check(stub, quiet=True)
         assert not res and not res.implemented

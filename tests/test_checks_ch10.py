@@ -1,6 +1,6 @@
 """Checks of lab 10 (greedy decoding and beam search): the master lab's solutions pass, the
 typical mistakes fail with their hint, stubs report "not implemented yet"; the references agree
-with plain enumeration, and the beam-search bookkeeping of course_lib.seq2seq is right."""
+with plain enumeration, and the beam-search bookkeeping of course_lib.models.seq2seq is right."""
 
 from __future__ import annotations
 
@@ -9,27 +9,22 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from labs import solution_functions
+from labs import fails_with, solution_functions, stub
 
 from course_lib.checks import ch10
-from course_lib.seq2seq import BOS, EOS, PAD, DecoderStep, beam_search, teacher_forcing_inputs
+from course_lib.models.seq2seq import (
+    BOS,
+    EOS,
+    PAD,
+    DecoderStep,
+    beam_search,
+    teacher_forcing_inputs,
+)
+from course_lib.references import ch10 as refs
 
 SEEDS = (0, 1, 2, 3)
 LAB = solution_functions("ch10")
 greedy_decode, beam_search_step = LAB["greedy_decode"], LAB["beam_search_step"]
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _fails_with(check, fn, *fragments):
-    res = check(fn, quiet=True)
-    assert not res and res.implemented, res.messages
-    text = " ".join(res.messages)
-    for frag in fragments:
-        assert frag in text, text
-    return text
 
 
 def enumerate_beam_step(log_probs, scores, lengths, finished, beam_size, eos, alpha):
@@ -55,7 +50,7 @@ def test_reference_beam_step_equals_enumeration(seed, n_finished, alpha):
     inputs = ch10.make_beam_inputs(rng, 5, 7, n_finished)
     inputs[0][1, 4] = -np.inf  # an impossible token is never kept
     for beam in (1, 3, 5, 40):
-        ref = ch10.reference_beam_step(*inputs, beam, EOS, alpha)
+        ref = refs.reference_beam_step(*inputs, beam, EOS, alpha)
         by_hand = enumerate_beam_step(*inputs, beam, EOS, alpha)
         n_candidates = (5 - n_finished) * 7 - (n_finished <= 1) + n_finished
         assert len(ref[0]) == min(beam, n_candidates)
@@ -65,10 +60,10 @@ def test_reference_beam_step_equals_enumeration(seed, n_finished, alpha):
 
 def test_helpers_by_hand():
     tokens = np.array([[4, 2, 5, 2], [4, 4, 4, 4], [2, 3, 3, 3]])
-    assert ch10.pad_after_eos(tokens).tolist() == [[4, 2, 0, 0], [4, 4, 4, 4], [2, 0, 0, 0]]
+    assert refs.pad_after_eos(tokens).tolist() == [[4, 2, 0, 0], [4, 4, 4, 4], [2, 0, 0, 0]]
     lp = np.log(np.full((3, 4, 6), 0.5))
-    assert np.allclose(ch10.sequence_log_probs(lp, tokens), np.log(0.5) * np.array([2, 4, 1]))
-    assert np.allclose(ch10.sequence_log_probs(lp, tokens, through_eos=False), 4 * np.log(0.5))
+    assert np.allclose(refs.sequence_log_probs(lp, tokens), np.log(0.5) * np.array([2, 4, 1]))
+    assert np.allclose(refs.sequence_log_probs(lp, tokens, through_eos=False), 4 * np.log(0.5))
 
 
 def test_exhaustive_best_is_the_argmax_of_all_sequences():
@@ -84,7 +79,7 @@ def test_exhaustive_best_is_the_argmax_of_all_sequences():
                 score = sum(lp[t, k] for t, k in enumerate(seq))
                 if score > best[1]:
                     best = ([k for k in seq if k != EOS], score)
-    tokens, score, _ = ch10.exhaustive_best(model, src[:1], 3)
+    tokens, score, _ = refs.exhaustive_best(model, src[:1], 3)
     assert tokens == best[0] and np.isclose(score, best[1], atol=1e-10)
 
 
@@ -95,7 +90,7 @@ def test_distinguishing_inputs_exist_for_many_seeds():
         ch10._distinct_case(rng, 3, 6, 0, 3, 0.0)
 
 
-# --- the bookkeeping in course_lib.seq2seq --------------------------------------------------------
+# --- the bookkeeping in course_lib.models.seq2seq --------------------------------------------------------
 
 def test_decoder_step_equals_teacher_forcing_and_expands_one_source():
     model, src = ch10.tiny_model(1, n_tgt=6)
@@ -118,31 +113,31 @@ def test_decoder_step_equals_teacher_forcing_and_expands_one_source():
 def test_beam_of_one_is_greedy_and_a_full_beam_is_exhaustive():
     model, src = ch10.tiny_model(3)
     step = DecoderStep(model, src)
-    tokens, scores = ch10.reference_greedy_decode(step, step.initial_state(), 4)
+    tokens, scores = refs.reference_greedy_decode(step, step.initial_state(), 4)
     for i in range(len(src)):
         one = DecoderStep(model, src[i:i + 1])
-        hyps, hist = beam_search(one, one.initial_state(), ch10.reference_beam_step, 1, 4)
+        hyps, hist = beam_search(one, one.initial_state(), refs.reference_beam_step, 1, 4)
         assert hyps[0][0] == [k for k in tokens[i] if k not in (EOS, PAD)] or \
             hyps[0][0] == list(tokens[i][:len(hyps[0][0])])
         assert np.isclose(hyps[0][1], scores[i], atol=1e-10) and len(hist) <= 4
         for alpha in (0.0, 0.8):
-            hyps, _ = beam_search(one, one.initial_state(), ch10.reference_beam_step, 5**4, 4,
+            hyps, _ = beam_search(one, one.initial_state(), refs.reference_beam_step, 5**4, 4,
                                   alpha)
-            best = ch10.exhaustive_best(model, src[i:i + 1], 4, alpha)
+            best = refs.exhaustive_best(model, src[i:i + 1], 4, alpha)
             assert hyps[0][0] == best[0] and np.isclose(hyps[0][2], best[2], atol=1e-10)
 
 
 def test_beam_search_history_and_arguments():
     model, src = ch10.tiny_model(4)
     one = DecoderStep(model, src[:1])
-    hyps, hist = beam_search(one, one.initial_state(), ch10.reference_beam_step, 3, 5, 0.5)
+    hyps, hist = beam_search(one, one.initial_state(), refs.reference_beam_step, 3, 5, 0.5)
     assert len(hyps) == len(hist[-1]["scores"]) <= 3
     assert [h[2] for h in hyps] == sorted([h[2] for h in hyps], reverse=True)
     assert all(step["tokens"].shape[1] == t + 1 for t, step in enumerate(hist))
     with pytest.raises(ValueError, match="beam_size"):
-        beam_search(one, one.initial_state(), ch10.reference_beam_step, 0, 5)
+        beam_search(one, one.initial_state(), refs.reference_beam_step, 0, 5)
     with pytest.raises(TypeError):
-        ch10.reference_greedy_decode(lambda y, s: (None, s), None, 3)
+        refs.reference_greedy_decode(lambda y, s: (None, s), None, 3)
 
 
 # --- checks: the master lab's solutions pass, stubs are reported ------------------------------------
@@ -167,43 +162,43 @@ def test_beam_step_mistakes():
     def no_running_score(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return beam_search_step(lp, np.where(fin, sc, 0.0), ln, fin, beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, no_running_score, "running scores are not added")
+    fails_with(ch10.check_beam_search_step, no_running_score, "running scores are not added")
 
     def per_row(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         best = np.where(lp == lp.max(1, keepdims=True), lp, -np.inf)
         return beam_search_step(best, sc, ln, fin, beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, per_row, "flattened")
+    fails_with(ch10.check_beam_search_step, per_row, "flattened")
 
     def not_frozen(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return beam_search_step(lp, sc, ln, np.zeros_like(fin), beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, not_frozen, "extended like live ones")
+    fails_with(ch10.check_beam_search_step, not_frozen, "extended like live ones")
 
     def dropped(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         live = np.flatnonzero(~fin)
         p, *rest = beam_search_step(lp[live], sc[live], ln[live], fin[live], beam, eos, alpha)
         return (live[p], *rest)
 
-    _fails_with(ch10.check_beam_search_step, dropped, "finished hypotheses are dropped")
+    fails_with(ch10.check_beam_search_step, dropped, "finished hypotheses are dropped")
 
     def unnormalised(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return beam_search_step(lp, sc, ln, fin, beam, eos, 0.0)
 
-    _fails_with(ch10.check_beam_search_step, unnormalised, "length normalisation is left out")
+    fails_with(ch10.check_beam_search_step, unnormalised, "length normalisation is left out")
 
     def worst_first(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         return tuple(a[::-1] for a in beam_search_step(lp, sc, ln, fin, beam, eos, alpha))
 
-    _fails_with(ch10.check_beam_search_step, worst_first, "best first")
+    fails_with(ch10.check_beam_search_step, worst_first, "best first")
 
     def in_place(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
         sc += 0.0
         sc[0] = 1.0
         return beam_search_step(lp, sc, ln, fin, beam, eos, alpha)
 
-    _fails_with(ch10.check_beam_search_step, in_place, "changed its input scores")
-    _fails_with(ch10.check_beam_search_step, lambda *a, **k: beam_search_step(*a, **k)[:3],
+    fails_with(ch10.check_beam_search_step, in_place, "changed its input scores")
+    fails_with(ch10.check_beam_search_step, lambda *a, **k: beam_search_step(*a, **k)[:3],
                 "return a tuple (parents, tokens, scores, lengths, finished)")
 
 
@@ -220,13 +215,13 @@ def test_greedy_mistakes():
             tokens.append(y)
         return np.stack(tokens, 1), scores
 
-    _fails_with(ch10.check_greedy_decode, no_padding, "tokens after </s> are kept")
+    fails_with(ch10.check_greedy_decode, no_padding, "tokens after </s> are kept")
 
     def fed_bos(step, state, max_len, bos=BOS, eos=EOS):
         tokens, _ = greedy_decode(lambda y, s: step(np.full(len(y), bos), s), state, max_len)
         return tokens, np.zeros(len(tokens))
 
-    _fails_with(ch10.check_greedy_decode, fed_bos, "fed <s> at every step")
+    fails_with(ch10.check_greedy_decode, fed_bos, "fed <s> at every step")
 
     def never_stops(step, state, max_len, bos=BOS, eos=EOS):
         N = len(state)
@@ -238,7 +233,7 @@ def test_greedy_mistakes():
             scores += lp[np.arange(N), y]
         return greedy_decode(step, state, max_len)[0], scores
 
-    _fails_with(ch10.check_greedy_decode, never_stops, "keeps adding log-probabilities")
+    fails_with(ch10.check_greedy_decode, never_stops, "keeps adding log-probabilities")
 
     def without_eos(step, state, max_len, bos=BOS, eos=EOS):
         tokens, scores = greedy_decode(step, state, max_len)
@@ -250,14 +245,14 @@ def test_greedy_mistakes():
             y = tokens[:, t]
         return tokens, scores - eos_lp
 
-    _fails_with(ch10.check_greedy_decode, without_eos, "log-probability of </s> is left out")
+    fails_with(ch10.check_greedy_decode, without_eos, "log-probability of </s> is left out")
 
     def probabilities(step, state, max_len, bos=BOS, eos=EOS):
         tokens, scores = greedy_decode(step, state, max_len)
         return tokens, np.exp(scores)
 
-    _fails_with(ch10.check_greedy_decode, probabilities, "instead of log-probabilities")
-    _fails_with(ch10.check_greedy_decode, lambda *a: greedy_decode(*a)[0],
+    fails_with(ch10.check_greedy_decode, probabilities, "instead of log-probabilities")
+    fails_with(ch10.check_greedy_decode, lambda *a: greedy_decode(*a)[0],
                 "return a tuple (tokens, scores)")
 
 

@@ -7,37 +7,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from labs import fails_with, master_functions, stub
 
 from course_lib import data, gradcheck
 from course_lib.checks import ch11
+from course_lib.models import attention, seq2seq
+from course_lib.references import ch11 as refs
 
 SEEDS = (0, 1, 2, 3)
 
 
-# --- correct NumPy implementations (written here, independent of the library) ---------------
+# --- correct implementations: the master lab's solution cells --------------------------------
 
-def masked_softmax(r, mask=None):
-    r = np.asarray(r, dtype=np.float64)
-    if mask is not None:
-        r = np.where(mask, r, -np.inf)
-    e = np.exp(r - r.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+MASTER = master_functions("ch11")  # the master lab's solution cells
+masked_softmax = MASTER["masked_softmax"]
+additive_attention = MASTER["additive_attention"]
+bilinear_scores = MASTER["bilinear_scores"]
 
 
 def dot_attention(s, h, mask=None, scaled=False):
     r = np.einsum("nth,nh->nt", h, s) / (np.sqrt(h.shape[-1]) if scaled else 1.0)
     a = masked_softmax(r, mask)
     return r, a, np.einsum("nt,nth->nh", a, h)
-
-
-def additive_attention(s, h, W_s, W_h, v, mask=None):
-    r = np.tanh((s @ W_s.T)[:, None, :] + h @ W_h.T) @ v
-    a = masked_softmax(r, mask)
-    return r, a, np.einsum("nt,nth->nh", a, h)
-
-
-def bilinear_scores(s, h, W_A):
-    return np.einsum("nh,nth->nt", s @ W_A, h)
 
 
 def dot_attention_backward(dc, s, h, a, scaled=False, slip=None):
@@ -64,26 +55,13 @@ def dot_attention_backward(dc, s, h, a, scaled=False, slip=None):
     return ds, from_context + from_scores
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def _fails_with(check, fn, *fragments):
-    res = check(fn, quiet=True)
-    assert not res and res.implemented
-    text = " ".join(res.messages)
-    for frag in fragments:
-        assert frag in text, text
-    return text
-
-
 # --- references against maths ----------------------------------------------------------------
 
 def test_reference_softmax_sums_to_one_and_zeroes_padding():
     rng = np.random.default_rng(0)
     r = rng.normal(size=(4, 6))
     mask = np.arange(6)[None] < np.array([6, 3, 1, 5])[:, None]
-    a = ch11.reference_masked_softmax(r, mask)
+    a = refs.reference_masked_softmax(r, mask)
     assert np.allclose(a.sum(-1), 1.0, atol=1e-12) and np.all(a[~mask] == 0)
     # on the real steps it is the plain softmax of those steps (maths)
     e = np.exp(r[1, :3])
@@ -93,7 +71,7 @@ def test_reference_softmax_sums_to_one_and_zeroes_padding():
 def test_reference_additive_equals_formula_for_one_example():
     rng = np.random.default_rng(1)
     s, h, _, p = ch11.make_attention_inputs(rng, N=1, T_x=4, H=3, H_s=2, A=5)
-    r, a, c = ch11.reference_attention(s, h, "additive", params=p)
+    r, a, c = refs.reference_attention(s, h, "additive", params=p)
     by_hand = [p["v"] @ np.tanh(p["W_s"] @ s[0] + p["W_h"] @ h[0, t]) for t in range(4)]
     assert np.allclose(r[0], by_hand, atol=1e-12)
     assert np.allclose(c[0], sum(a[0, t] * h[0, t] for t in range(4)), atol=1e-12)
@@ -101,7 +79,7 @@ def test_reference_additive_equals_formula_for_one_example():
 
 def test_reference_attention_rejects_unknown_score():
     with pytest.raises(ValueError, match="score"):
-        ch11.reference_attention(np.zeros((1, 2)), np.zeros((1, 3, 2)), "cosine")
+        refs.reference_attention(np.zeros((1, 2)), np.zeros((1, 3, 2)), "cosine")
 
 
 # --- checks: correct code passes ---------------------------------------------------------------
@@ -129,11 +107,11 @@ def test_stubs_report_not_implemented(check, capsys):
 # --- checks: the usual mistakes fail with their hint --------------------------------------------
 
 def test_masked_softmax_mistakes():
-    _fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r), "mask is ignored")
-    _fails_with(ch11.check_masked_softmax,
+    fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r), "mask is ignored")
+    fails_with(ch11.check_masked_softmax,
                 lambda r, m: masked_softmax(r) * (1 if m is None else m),
                 "zeroed after the softmax")
-    _fails_with(ch11.check_masked_softmax,
+    fails_with(ch11.check_masked_softmax,
                 lambda r, m: masked_softmax(r if m is None else np.where(m, r, 0.0)),
                 "set to 0 instead of -inf")
 
@@ -142,23 +120,23 @@ def test_masked_softmax_mistakes():
         return e / e.sum(-1, keepdims=True)
 
     with np.errstate(over="ignore", invalid="ignore"):
-        _fails_with(ch11.check_masked_softmax, unstable, "large scores")
-    _fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r.T, None).T,
+        fails_with(ch11.check_masked_softmax, unstable, "large scores")
+    fails_with(ch11.check_masked_softmax, lambda r, m: masked_softmax(r.T, None).T,
                 "weights")  # softmax over the wrong axis
 
 
 def test_dot_attention_mistakes():
-    _fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m),
+    fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m),
                 "scaling by 1/sqrt(H) is left out")
-    _fails_with(ch11.check_dot_product_attention,
+    fails_with(ch11.check_dot_product_attention,
                 lambda s, h, m, sc: dot_attention(s, h, None, sc), "mask is ignored")
 
     def plain_average(s, h, m, sc):
         r, a, _ = dot_attention(s, h, m, sc)
         return r, a, h.mean(1)
 
-    _fails_with(ch11.check_dot_product_attention, plain_average, "plain average")
-    _fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m)[:2],
+    fails_with(ch11.check_dot_product_attention, plain_average, "plain average")
+    fails_with(ch11.check_dot_product_attention, lambda s, h, m, sc: dot_attention(s, h, m)[:2],
                 "return a tuple (r, a, c)")
 
 
@@ -168,13 +146,13 @@ def test_additive_attention_mistakes():
         a = masked_softmax(r, m)
         return r, a, np.einsum("nt,nth->nh", a, h)
 
-    _fails_with(ch11.check_additive_attention, no_tanh, "tanh is left out")
+    fails_with(ch11.check_additive_attention, no_tanh, "tanh is left out")
 
     def no_query(s, h, W_s, W_h, v, m):
         return additive_attention(np.zeros_like(s), h, W_s, W_h, v, m)
 
-    _fails_with(ch11.check_additive_attention, no_query, "W_s s is left out")
-    _fails_with(ch11.check_additive_attention,
+    fails_with(ch11.check_additive_attention, no_query, "W_s s is left out")
+    fails_with(ch11.check_additive_attention,
                 lambda s, h, W_s, W_h, v, m: additive_attention(s, h, W_s, W_h, v),
                 "mask is ignored")
 
@@ -190,12 +168,12 @@ def test_additive_attention_mistakes():
     ("context_without_a", ["dh", "not zero at the padded steps"]),
 ])
 def test_dot_attention_backward_mistakes(slip, fragments):
-    _fails_with(ch11.check_dot_product_attention_backward,
+    fails_with(ch11.check_dot_product_attention_backward,
                 lambda *args: dot_attention_backward(*args, slip=slip), *fragments)
 
 
 def test_dot_attention_backward_contract():
-    _fails_with(ch11.check_dot_product_attention_backward,
+    fails_with(ch11.check_dot_product_attention_backward,
                 lambda *args: dot_attention_backward(*args)[1], "return a tuple (ds_prev, dh)")
 
     def in_place(dc, s, h, a, scaled):
@@ -203,7 +181,7 @@ def test_dot_attention_backward_contract():
         a[:] = np.round(a, 3)
         return dot_attention_backward(dc, s, h, a, scaled)
 
-    _fails_with(ch11.check_dot_product_attention_backward, in_place, "changed its input a")
+    fails_with(ch11.check_dot_product_attention_backward, in_place, "changed its input a")
 
 
 @pytest.mark.parametrize("scaled", [False, True])
@@ -215,10 +193,10 @@ def test_reference_backward_equals_central_differences(scaled):
     mask[1, 2:] = False
     dc = rng.normal(size=(3, 4))
     score = "scaled_dot" if scaled else "dot"
-    ds, dh = ch11.reference_dot_product_attention_backward(dc, s, h, mask, scaled)
+    ds, dh = refs.reference_dot_product_attention_backward(dc, s, h, mask, scaled)
 
     def context():
-        return ch11.reference_attention(s, h, score, mask)[2]
+        return refs.reference_attention(s, h, score, mask)[2]
 
     for x, grad in ((s, ds), (h, dh)):  # central differences: error O(eps^2) ~ 1e-10 here
         numerical = gradcheck.numerical_gradient_array(context, x, dc, eps=1e-5)
@@ -229,11 +207,11 @@ def test_reference_backward_equals_central_differences(scaled):
 def test_reference_backward_rejects_bad_input():
     s, h, dc = np.zeros((2, 3)), np.zeros((2, 4, 3)), np.zeros((2, 3))
     with pytest.raises(ValueError, match="dc"):
-        ch11.reference_dot_product_attention_backward(np.zeros((2, 4)), s, h)
+        refs.reference_dot_product_attention_backward(np.zeros((2, 4)), s, h)
     with pytest.raises(ValueError, match="s_prev"):
-        ch11.reference_dot_product_attention_backward(dc, np.zeros((3, 3)), h)
+        refs.reference_dot_product_attention_backward(dc, np.zeros((3, 3)), h)
     with pytest.raises(ValueError, match="at least one real input step"):
-        ch11.reference_dot_product_attention_backward(dc, s, h, np.array([[1, 1, 0, 0],
+        refs.reference_dot_product_attention_backward(dc, s, h, np.array([[1, 1, 0, 0],
                                                                           [0, 0, 0, 0]]))
 
 
@@ -259,12 +237,12 @@ def batch():
     return src, tgt, len(sv), len(tv)
 
 
-@pytest.mark.parametrize("kind", [None, *ch11.SCORES])
+@pytest.mark.parametrize("kind", [None, *attention.SCORES])
 def test_teacher_forcing_equals_step_by_step(batch, kind):
     src, tgt, n_src, n_tgt = batch
     torch.manual_seed(0)
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind, attn_size=5).double()
-    tgt_in = torch.as_tensor(ch11.teacher_forcing_inputs(tgt))
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind, attn_size=5).double()
+    tgt_in = torch.as_tensor(seq2seq.teacher_forcing_inputs(tgt))
     with torch.no_grad():
         lp, a = model(src, tgt_in, return_weights=True)
         h, mask, s = model.encode(src)
@@ -283,9 +261,9 @@ def test_teacher_forcing_equals_step_by_step(batch, kind):
 def test_padding_does_not_change_the_output(batch, kind):
     src, tgt, n_src, n_tgt = batch
     torch.manual_seed(1)
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind).double()
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention=kind).double()
     wider = np.concatenate([src, np.zeros((len(src), 5), dtype=np.int64)], 1)
-    tgt_in = ch11.teacher_forcing_inputs(tgt)
+    tgt_in = seq2seq.teacher_forcing_inputs(tgt)
     with torch.no_grad():
         assert torch.allclose(model(src, tgt_in), model(wider, tgt_in), atol=1e-12)
 
@@ -294,7 +272,7 @@ def test_attention_weights_match_the_numpy_formula(batch):
     """The model's dot-product weights equal the independent NumPy formula on its states."""
     src, tgt, n_src, n_tgt = batch
     torch.manual_seed(2)
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="dot").double()
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="dot").double()
     with torch.no_grad():
         h, mask, s0 = model.encode(src)
         _, a, c = model.attn(s0[:, None], h, mask)
@@ -305,27 +283,27 @@ def test_attention_weights_match_the_numpy_formula(batch):
 
 def test_greedy_shapes_and_bad_arguments(batch):
     src, _, n_src, n_tgt = batch
-    model = ch11.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="bilinear")
+    model = seq2seq.make_seq2seq(n_src, n_tgt, hidden=8, emb=4, attention="bilinear")
     tokens, weights = model.greedy(src, 9)
     assert tokens.shape == (len(src), 9) and weights.shape == (len(src), 9, src.shape[1])
     with pytest.raises(ValueError, match="attention"):
-        ch11.make_seq2seq(n_src, n_tgt, attention="cosine")
+        seq2seq.make_seq2seq(n_src, n_tgt, attention="cosine")
     with pytest.raises(ValueError, match="hidden"):
-        ch11.make_seq2seq(n_src, n_tgt, hidden=7)
+        seq2seq.make_seq2seq(n_src, n_tgt, hidden=7)
 
 
 def test_training_reduces_the_loss():
     src, tgt, sv, tv = data.toy_translation(256, 2, 4, seed=7)
     torch.manual_seed(0)
-    model = ch11.make_seq2seq(len(sv), len(tv), hidden=16, emb=8, attention="dot")
-    hist = ch11.train_seq2seq(model, src, tgt, epochs=4, batch_size=32, lr=1e-2)
+    model = seq2seq.make_seq2seq(len(sv), len(tv), hidden=16, emb=8, attention="dot")
+    hist = seq2seq.train_seq2seq(model, src, tgt, epochs=4, batch_size=32, lr=1e-2)
     assert hist["loss"][-1] < 0.7 * hist["loss"][0]
 
 
 def test_helpers():
-    assert np.array_equal(ch11.teacher_forcing_inputs(np.array([[5, 6, 2, 0]])),
+    assert np.array_equal(seq2seq.teacher_forcing_inputs(np.array([[5, 6, 2, 0]])),
                           [[1, 5, 6, 2]])
-    assert ch11.strip_eos([4, 5, 2, 7]) == [4, 5] and ch11.strip_eos([4, 5]) == [4, 5]
+    assert seq2seq.strip_eos([4, 5, 2, 7]) == [4, 5] and seq2seq.strip_eos([4, 5]) == [4, 5]
     pred = np.array([[4, 5, 2, 9], [4, 6, 2, 0], [4, 5, 5, 2]])
     tgt = np.array([[4, 5, 2, 0], [4, 5, 2, 0], [4, 5, 2, 0]])
-    assert ch11.exact_match(pred, tgt).tolist() == [True, False, False]
+    assert seq2seq.exact_match(pred, tgt).tolist() == [True, False, False]

@@ -1,5 +1,4 @@
-"""Checks of lab 12 (image captioning with attention): the master lab's solutions and correct
-implementations written here pass, the typical mistakes fail with their hint, stubs report
+"""Checks of lab 12 (image captioning with attention): the master lab's solutions pass, the typical mistakes fail with their hint, stubs report
 "not implemented yet" without raising."""
 
 from __future__ import annotations
@@ -7,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from labs import fails_with, solution_functions, stub
+from labs import fails_with, master_functions, stub
 
 from course_lib.checks import ch12
+from course_lib.references import ch12 as refs
 
 SEEDS = (0, 1, 2, 3)
 CHECKS = {
@@ -20,23 +20,18 @@ CHECKS = {
 }
 
 
+MASTER = master_functions("ch12")  # the master lab's solution cells
+
+
 @pytest.fixture(scope="module")
 def lab():
-    return solution_functions("ch12")
+    return MASTER
 
 
-# --- correct NumPy implementations, written here independently of the lab ---------------------
-
-def feature_grid(fmap):
-    return np.moveaxis(fmap, 1, -1).reshape(fmap.shape[0], -1, fmap.shape[1])
-
-
-def soft_attention(h, s, W_h, W_s, b, v):
-    r = np.einsum("nla,a->nl", np.tanh(np.einsum("nld,ad->nla", h, W_h)
-                                       + np.einsum("nh,ah->na", s, W_s)[:, None] + b), v)
-    a = np.exp(r - r.max(1, keepdims=True))
-    a /= a.sum(1, keepdims=True)
-    return r, a, np.einsum("nl,nld->nd", a, h)
+feature_grid = MASTER["feature_grid"]
+soft_attention = MASTER["soft_attention"]
+masked_cross_entropy = MASTER["masked_cross_entropy"]
+attention_penalty = MASTER["attention_penalty"]
 
 
 def log_softmax(z, axis=-1):
@@ -48,15 +43,6 @@ def nll(logits, y, axis=-1):
     return -np.take_along_axis(log_softmax(logits, axis), y[..., None], -1)[..., 0]
 
 
-def masked_cross_entropy(logits, y):
-    return float(nll(logits, y)[y != 0].mean())
-
-
-def attention_penalty(alpha, y, lam):
-    cover = np.einsum("ntl,nt->nl", alpha, (y != 0).astype(float))
-    return lam * float(((1 - cover) ** 2).sum(1).mean())
-
-
 MINE = {"feature_grid": feature_grid, "soft_attention": soft_attention,
         "masked_cross_entropy": masked_cross_entropy, "attention_penalty": attention_penalty}
 
@@ -65,7 +51,7 @@ MINE = {"feature_grid": feature_grid, "soft_attention": soft_attention,
 
 def test_reference_feature_grid_by_index():
     fmap = np.random.default_rng(0).normal(size=(2, 3, 2, 4))
-    h = ch12.reference_feature_grid(fmap)
+    h = refs.reference_feature_grid(fmap)
     for i in range(2):
         for j in range(4):
             assert np.array_equal(h[:, i * 4 + j], fmap[:, :, i, j])
@@ -75,7 +61,7 @@ def test_reference_soft_attention_for_one_example():
     rng = np.random.default_rng(1)
     h, s = rng.normal(size=(1, 5, 3)), rng.normal(size=(1, 4))
     W_h, W_s, b, v = (rng.normal(size=shape) for shape in ((2, 3), (2, 4), (2,), (2,)))
-    r, a, c = ch12.reference_soft_attention(h, s, W_h, W_s, b, v)
+    r, a, c = refs.reference_soft_attention(h, s, W_h, W_s, b, v)
     by_hand = [v @ np.tanh(W_h @ h[0, k] + W_s @ s[0] + b) for k in range(5)]
     assert np.allclose(r[0], by_hand, atol=1e-12)
     assert np.isclose(a.sum(), 1.0) and np.allclose(c[0], a[0] @ h[0], atol=1e-12)
@@ -88,15 +74,15 @@ def test_reference_losses_against_torch_and_maths():
     lp = torch.log_softmax(torch.as_tensor(logits), -1)
     real = torch.as_tensor(y != 0)
     expected = -lp.gather(2, torch.as_tensor(y)[..., None])[..., 0][real].mean().item()
-    assert np.isclose(ch12.reference_masked_cross_entropy(logits, y), expected, atol=1e-12)
+    assert np.isclose(refs.reference_masked_cross_entropy(logits, y), expected, atol=1e-12)
     # a caption whose weights sum to exactly 1 per location over its real steps costs nothing
     one = np.zeros((1, 3, 3))
     one[0, [0, 1, 2], [0, 1, 2]] = 1.0
-    assert ch12.reference_attention_penalty(one, np.array([[4, 5, 2]]), 1.0) == 0.0
+    assert refs.reference_attention_penalty(one, np.array([[4, 5, 2]]), 1.0) == 0.0
     # and one that looks at location 0 twice and never at 1 or 2 costs (1-2)^2 + 1 + 1 = 3
     one[0, 1] = [1.0, 0.0, 0.0]
     one[0, 2] = [0.0, 0.0, 0.0]
-    assert np.isclose(ch12.reference_attention_penalty(one, np.array([[4, 5, 0]]), 1.0), 3.0)
+    assert np.isclose(refs.reference_attention_penalty(one, np.array([[4, 5, 0]]), 1.0), 3.0)
 
 
 # --- correct code passes ------------------------------------------------------------------------------

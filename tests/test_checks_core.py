@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from labs import stub
 
 from course_lib.checks import CheckResult, compare, public_check, use_or_reference
 from course_lib.checks.core import CheckFailed
@@ -116,10 +117,6 @@ def check_offset(fn, offset, seed: int = 0):
     compare("fn(0)", fn(0.0), offset)
 
 
-def _stub(x):
-    raise NotImplementedError()
-
-
 def _type_error(x):
     return x(2)  # TypeError raised in the student's code: an array is not callable
 
@@ -155,12 +152,12 @@ def test_failing_check_gives_the_diagnosis(capsys):
 
 
 def test_not_implemented_never_raises(capsys):
-    result = check_square(_stub, quiet=True)
+    result = check_square(stub, quiet=True)
     assert not result and not result.implemented
     assert "not implemented yet" in result.messages[0]
     assert repr(result) == "<check square: not implemented>"
 
-    assert check_square(_stub) is None
+    assert check_square(stub) is None
     out, err = capsys.readouterr()
     assert "not implemented yet" in out and out.startswith("\u2026") and err == ""
     assert "Traceback" not in out
@@ -236,7 +233,7 @@ def test_use_or_reference_picks_the_student_function_when_it_passes(capsys):
     assert capsys.readouterr().out == "Using your square.\n"
 
 
-@pytest.mark.parametrize("student", [_stub, _type_error, lambda x: 2 * x])
+@pytest.mark.parametrize("student", [stub, _type_error, lambda x: 2 * x])
 def test_use_or_reference_falls_back_with_a_note(student, capsys):
     assert use_or_reference(student, check_square, _reference, "square",
                             source="numpy") is _reference

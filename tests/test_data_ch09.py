@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib import data
+from course_lib.data import text
 
 
 def test_bracket_text_is_seeded_balanced_and_uses_a_small_alphabet():
@@ -23,7 +24,7 @@ def test_bracket_text_is_seeded_balanced_and_uses_a_small_alphabet():
 def test_reviews_swapping_the_adjectives_flips_the_label_not_the_bag_of_words():
     texts, y, contrast = data.reviews(400, seed=1)
     assert len(texts) == len(y) == len(contrast) == 400 and contrast.mean() == 0.5
-    pos, neg = set(data._CH09_POSITIVE), set(data._CH09_NEGATIVE)
+    pos, neg = set(text._REVIEW_POSITIVE), set(text._REVIEW_NEGATIVE)
     for s, label, c in zip(texts, y, contrast, strict=True):
         w = s.split()
         adjectives = [x for x in w if x in pos | neg]
@@ -47,13 +48,13 @@ def test_tagged_sentences_are_aligned_and_ambiguous_words_take_both_tags():
         assert len(s) == len(t) and t.dtype == np.int64
         for w, c in zip(s, t, strict=True):
             seen.setdefault(w, set()).add(data.TAGS[c])
-    for w in data._CH09_BOTH:
+    for w in text._TAG_BOTH:
         assert seen[w] == {"PER", "LOC"}
-    for w in data._CH09_PEOPLE:
+    for w in text._TAG_PEOPLE:
         assert seen[w] == {"PER"}
     assert seen["in"] == {"O"}
     tokens0, _ = data.tagged_sentences(500, p_ambiguous=0.0, seed=2)
-    assert not any(w in data._CH09_BOTH for s in tokens0 for w in s)
+    assert not any(w in text._TAG_BOTH for s in tokens0 for w in s)
 
 
 def test_sine_signals_shapes_ranges_and_noise():

@@ -10,51 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib.references.ch01 import (
+    PARAM_NAMES,
+    reference_mlp_backward,
+    reference_mlp_forward,
+    reference_perceptron_update,
+)
 
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
-
-
-# --- references (used by the checks, and by the lab when an exercise is unfinished) ---------
-
-def reference_perceptron_update(w, b, x, y, lr=1.0):
-    """One step of the perceptron rule, computed by scikit-learn's ``Perceptron``
-    (an independent implementation): returns ``(w_new (D,), b_new float)``."""
-    from sklearn.linear_model import Perceptron
-
-    w = np.asarray(w, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    clf = Perceptron(eta0=lr, fit_intercept=True, shuffle=False, penalty=None)
-    clf.partial_fit(np.zeros((1, w.size)), [1], classes=[-1, 1])  # allocate coef_
-    clf.coef_ = w.reshape(1, -1).copy()
-    clf.intercept_ = np.array([float(b)])
-    clf.partial_fit(x.reshape(1, -1), [int(y)])
-    return clf.coef_[0].copy(), float(clf.intercept_[0])
-
-
-def _torch_mlp(X, params):
-    import torch
-
-    t = {k: torch.tensor(np.asarray(params[k], dtype=np.float64), requires_grad=True)
-         for k in PARAM_NAMES}
-    Xt = torch.tensor(np.asarray(X, dtype=np.float64))
-    scores = torch.relu(Xt @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
-    return scores, t
-
-
-def reference_mlp_forward(X, params):
-    """Scores ``(N, K)`` of the 2-layer ReLU MLP computed with torch; the cache is the inputs."""
-    scores, _ = _torch_mlp(X, params)
-    return scores.detach().numpy(), (np.asarray(X, dtype=np.float64), dict(params))
-
-
-def reference_mlp_backward(dscores, cache):
-    """Gradients ``{W1, b1, W2, b2}`` of ``sum(scores * dscores)`` from torch autograd."""
-    X, params = cache
-    scores, t = _torch_mlp(X, params)
-    import torch
-
-    scores.backward(torch.tensor(np.asarray(dscores, dtype=np.float64)))
-    return {k: t[k].grad.numpy().copy() for k in PARAM_NAMES}
+# --- parameters and inputs of the checks ----------------------------------------------
 
 
 def make_mlp_params(D: int, H: int, K: int, rng: np.random.Generator, scale: float = 0.5):

@@ -13,122 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib import validate
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check
+from course_lib.references.ch03 import (
+    reference_masked_sequence_loss,
+    torch_elman_states,
+    torch_rnn,
+    torch_token_nll,
+)
 
-# --- references (used by the checks, and by the lab when an exercise is unfinished) ---------
+# --- parameters and inputs of the checks ----------------------------------------------
 
 
 def make_rnn_params(D: int, H: int, rng: np.random.Generator, scale: float = 0.5):
     """Random float64 parameters ``U (H, D)``, ``W (H, H)``, ``b_h (H,)`` of an Elman layer."""
     return (rng.normal(0, scale, (H, D)), rng.normal(0, scale, (H, H)),
             rng.normal(0, scale, H))
-
-
-def _validated(x, h0, U, W, b_h):
-    dims: dict[str, int] = {}
-    x = validate.array("x", x, ("N", "T", "D"), dims)
-    h0 = validate.array("h0", h0, ("N", "H"), dims)
-    U = validate.array("U", U, ("H", "D"), dims)
-    W = validate.array("W", W, ("H", "H"), dims)
-    b_h = validate.array("b_h", b_h, ("H",), dims)
-    return x, h0, U, W, b_h
-
-
-def torch_rnn(U, W, bias_ih, bias_hh):
-    """A float64 ``torch.nn.RNN`` (tanh, one layer, batch-first) holding the given weights:
-    ``weight_ih_l0 = U (H, D)``, ``weight_hh_l0 = W (H, H)`` and the two bias vectors (H,)."""
-    import torch
-
-    H, D = np.shape(U)
-    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(torch.as_tensor(np.asarray(U, dtype=np.float64)))
-        rnn.weight_hh_l0.copy_(torch.as_tensor(np.asarray(W, dtype=np.float64)))
-        rnn.bias_ih_l0.copy_(torch.as_tensor(np.asarray(bias_ih, dtype=np.float64)))
-        rnn.bias_hh_l0.copy_(torch.as_tensor(np.asarray(bias_hh, dtype=np.float64)))
-    return rnn
-
-
-def reference_rnn_forward(x, h0, U, W, b_h):
-    """Hidden states of an Elman (tanh) RNN computed by ``torch.nn.RNN`` in float64.
-
-    Args:
-        x: inputs, shape (N, T, D). h0: initial state, shape (N, H).
-        U: input weights (H, D). W: recurrent weights (H, H). b_h: bias (H,).
-
-    Returns:
-        ``(h, cache)``: ``h`` of shape (N, T, H) and ``cache = (x, h0, U, W, b_h, h)``.
-    """
-    import torch
-
-    x, h0, U, W, b_h = _validated(x, h0, U, W, b_h)
-    rnn = torch_rnn(U, W, b_h, np.zeros_like(b_h))
-    with torch.no_grad():
-        h, _ = rnn(torch.as_tensor(x), torch.as_tensor(h0)[None])
-    h = h.numpy().copy()
-    return h, (x, h0, U, W, b_h, h)
-
-
-def reference_rnn_step_forward(x, h_prev, U, W, b_h):
-    """One step ``tanh(x @ U.T + h_prev @ W.T + b_h)`` computed by ``torch.nn.RNN`` on a
-    sequence of length 1: ``x (N, D)``, ``h_prev (N, H)`` -> ``(h_next (N, H), cache)`` with
-    ``cache = (x, h_prev, U, W, b_h, h_next)``."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"x: expected shape (N, D), got {x.shape}")
-    h, _ = reference_rnn_forward(x[:, None, :], h_prev, U, W, b_h)
-    h_next = h[:, 0]
-    return h_next, (x, np.asarray(h_prev, dtype=np.float64), U, W, b_h, h_next)
-
-
-def reference_masked_sequence_loss(logits, y, mask):
-    """Masked sequence cross-entropy and its gradient, from torch (``ignore_index`` and autograd).
-
-    ``L = (1/N) sum_n sum_t mask[n, t] * (-log softmax(logits[n, t])[y[n, t]])``: summed over the
-    valid time steps of each sequence, averaged over the N sequences.
-
-    Args:
-        logits: output scores, shape (N, T, K). y: integer targets in 0..K-1, shape (N, T).
-        mask: 1 (or True) at real steps, 0 at padding, shape (N, T).
-
-    Returns:
-        ``(loss, dlogits)``: a float and an array of shape (N, T, K).
-    """
-    import torch
-    import torch.nn.functional as F
-
-    dims: dict[str, int] = {}
-    logits = validate.array("logits", logits, ("N", "T", "K"), dims)
-    y = validate.array("y", y, ("N", "T"), dims, dtype=np.int64)
-    mask = validate.array("mask", mask, ("N", "T"), dims)
-    if not np.all(np.isin(mask, (0, 1))):
-        raise ValueError("mask: expected only 0 and 1 (or False and True)")
-    N, T, K = logits.shape
-    valid = mask.astype(bool)
-    if np.any((y[valid] < 0) | (y[valid] >= K)):
-        raise ValueError(f"y: expected class indices in 0..{K - 1} at the valid steps")
-    targets = torch.as_tensor(np.where(valid, y, -100))
-    lt = torch.tensor(logits, requires_grad=True)
-    loss = F.cross_entropy(lt.reshape(N * T, K), targets.reshape(-1), ignore_index=-100,
-                           reduction="sum") / N
-    loss.backward()
-    return float(loss.item()), lt.grad.numpy().copy()
-
-
-def reference_last_state(h, lengths):
-    """The state at each sequence's last real step: ``h (N, T, H)``, ``lengths (N,)`` in 1..T
-    -> ``(N, H)``; computed with torch's ``gather``."""
-    import torch
-
-    dims: dict[str, int] = {}
-    h = validate.array("h", h, ("N", "T", "H"), dims)
-    lengths = validate.array("lengths", lengths, ("N",), dims, dtype=np.int64)
-    if np.any(lengths < 1) or np.any(lengths > h.shape[1]):
-        raise ValueError(f"lengths: expected values in 1..{h.shape[1]}, got {lengths}")
-    ht = torch.as_tensor(h)
-    index = torch.as_tensor(lengths - 1).view(-1, 1, 1).expand(-1, 1, h.shape[2])
-    return ht.gather(1, index)[:, 0].numpy().copy()
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -159,18 +58,22 @@ def _sizes(rng, square: bool):
 
 
 def _step_alternatives(x, h, U, W, b):
-    """Values a typical mistake in one step produces (only those with the right shape)."""
+    """Values a typical mistake in one step produces (only those with the right shape), from
+    torch (:func:`~course_lib.references.ch03.torch_elman_states` on one step)."""
+    def step(U_=U, W_=W, b_=b, activation="tanh"):
+        return torch_elman_states(x[:, None], h, U_, W_, b_, activation)[:, 0]
+
     alts = {
-        "the bias b_h is left out": np.tanh(x @ U.T + h @ W.T),
-        "the previous state h_prev is ignored": np.tanh(x @ U.T + b),
-        "the tanh is left out": x @ U.T + h @ W.T + b,
-        "a sigmoid is used instead of tanh": 1 / (1 + np.exp(-(x @ U.T + h @ W.T + b))),
-        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": np.tanh(x @ U.T + h @ W + b),
+        "the bias b_h is left out": step(b_=np.zeros_like(b)),
+        "the previous state h_prev is ignored": step(W_=np.zeros_like(W)),
+        "the tanh is left out": step(activation="identity"),
+        "a sigmoid is used instead of tanh": step(activation="sigmoid"),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": step(W_=W.T),
     }
     if U.shape[0] == U.shape[1]:
-        alts["U is not transposed (x @ U instead of x @ U.T)"] = np.tanh(x @ U + h @ W.T + b)
-        alts["U and W are not transposed"] = np.tanh(x @ U + h @ W + b)
-        alts["U and W are swapped"] = np.tanh(x @ W.T + h @ U.T + b)
+        alts["U is not transposed (x @ U instead of x @ U.T)"] = step(U_=U.T)
+        alts["U and W are not transposed"] = step(U_=U.T, W_=W.T)
+        alts["U and W are swapped"] = step(U_=W, W_=U)
     return alts
 
 
@@ -199,39 +102,25 @@ def check_rnn_step_forward(fn, seed: int = 0):
 
 
 def _forward_alternatives(x, h0, U, W, b):
-    """``h (N, T, H)`` as a typical mistake in the loop over time computes it."""
-    steps = {
-        "the bias b_h is left out": lambda xt, h: np.tanh(xt @ U.T + h @ W.T),
-        "the previous state is ignored (the recurrent term is left out)":
-            lambda xt, h: np.tanh(xt @ U.T + b),
-        "the tanh is left out": lambda xt, h: xt @ U.T + h @ W.T + b,
-        "a sigmoid is used instead of tanh":
-            lambda xt, h: 1 / (1 + np.exp(-(xt @ U.T + h @ W.T + b))),
-        "W is not transposed (h_prev @ W instead of h_prev @ W.T)":
-            lambda xt, h: np.tanh(xt @ U.T + h @ W + b),
-    }
-    if U.shape[0] == U.shape[1]:
-        steps.update({
-            "U is not transposed (x @ U instead of x @ U.T)":
-                lambda xt, h: np.tanh(xt @ U + h @ W.T + b),
-            "U and W are not transposed": lambda xt, h: np.tanh(xt @ U + h @ W + b),
-            "U and W are swapped": lambda xt, h: np.tanh(xt @ W.T + h @ U.T + b),
-        })
-    def right(xt, h):
-        return np.tanh(xt @ U.T + h @ W.T + b)
-
-    def run(step, start=h0, from_h0=False):
-        h, out = start, []
-        for t in range(x.shape[1]):
-            h = step(x[:, t], h0 if from_h0 else h)
-            out.append(h)
-        return np.stack(out, axis=1)
+    """``h (N, T, H)`` as a typical mistake in the loop over time computes it, from torch
+    (:func:`~course_lib.references.ch03.torch_elman_states`)."""
+    def run(U_=U, W_=W, b_=b, activation="tanh", start=h0, from_h0=False):
+        return torch_elman_states(x, start, U_, W_, b_, activation, from_h0)
 
     alts = {
-        "every step starts from h0 instead of the previous step's state": run(right, from_h0=True),
-        "h0 is ignored (the loop starts from zeros)": run(right, start=np.zeros_like(h0)),
+        "every step starts from h0 instead of the previous step's state": run(from_h0=True),
+        "h0 is ignored (the loop starts from zeros)": run(start=np.zeros_like(h0)),
+        "the bias b_h is left out": run(b_=np.zeros_like(b)),
+        "the previous state is ignored (the recurrent term is left out)":
+            run(W_=np.zeros_like(W)),
+        "the tanh is left out": run(activation="identity"),
+        "a sigmoid is used instead of tanh": run(activation="sigmoid"),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": run(W_=W.T),
     }
-    alts.update({hint: run(step) for hint, step in steps.items()})
+    if U.shape[0] == U.shape[1]:
+        alts["U is not transposed (x @ U instead of x @ U.T)"] = run(U_=U.T)
+        alts["U and W are not transposed"] = run(U_=U.T, W_=W.T)
+        alts["U and W are swapped"] = run(U_=W, W_=U)
     return alts
 
 
@@ -300,14 +189,9 @@ def check_masked_sequence_loss(fn, seed: int = 0):
             raise CheckFailed("your function changed logits in place; work on a copy")
         loss, dlogits = out
         exp_loss, exp_grad = reference_masked_sequence_loss(logits, y, mask)
-        # what the usual mistakes give
-        z = logits - logits.max(axis=2, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
-        nll = -np.take_along_axis(logp, y[..., None], axis=2)[..., 0]
-        masked_logits = logits * mask[..., None]
-        z2 = masked_logits - masked_logits.max(axis=2, keepdims=True)
-        nll2 = -np.take_along_axis(z2 - np.log(np.exp(z2).sum(axis=2, keepdims=True)),
-                                   y[..., None], axis=2)[..., 0]
+        # what the usual mistakes give, from torch's log_softmax
+        nll, P = torch_token_nll(logits, y)
+        nll2, _ = torch_token_nll(logits * mask[..., None], y)
         n_valid = mask.sum()
         what = f"loss for N={N}, T={T}, K={K}, lengths {lengths.tolist()}"
         compare(what, np.asarray(loss, dtype=np.float64) if loss is not None else None,
@@ -323,7 +207,6 @@ def check_masked_sequence_loss(fn, seed: int = 0):
                     "the logits are masked instead of the per-step losses (a padded step "
                     "then costs log K)": np.asarray(nll2.sum() / N),
                 })
-        P = np.exp(logp)
         onehot = np.eye(K)[y]
         compare(f"dlogits for N={N}, T={T}, K={K}", dlogits, exp_grad, atol=1e-10, rtol=1e-10,
                 alternatives={

@@ -7,7 +7,7 @@ checks can build them without the student's forward code:
 * a **step cache** is the tuple ``(x_t, h_prev, U, W, b_h, h_t)``;
 * the cache of a whole sequence is the **list of its T step caches**, in time order.
 
-Every expected value comes from torch autograd in float64 (the references below recompute the
+Every expected value comes from torch autograd in float64 (the references of :mod:`course_lib.references.ch04` recompute the
 forward pass with torch and differentiate it) or from central differences
 (:mod:`course_lib.gradcheck`). The wrong answers that the hints recognise are built with torch
 as well (a detached state, a missing tanh), so this module holds no NumPy backward pass.
@@ -19,129 +19,17 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import gradcheck
+from course_lib.checks.bridge import numpy64, t64
 from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib.references.ch04 import (
+    reference_rnn_backward,
+    reference_rnn_forward,
+    reference_rnn_step_backward,
+    torch_linear_step_grads,
+    torch_sequence_grads,
+)
 
 GRAD_NAMES = ("dx", "dh_prev", "dU", "dW", "db_h")
-
-
-# --- references (torch) -----------------------------------------------------------------------
-
-def _t(a, grad: bool = False):
-    import torch
-
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
-
-
-def reference_rnn_forward(x, h0, U, W, b_h):
-    """Forward pass of the tanh RNN computed with torch (float64).
-
-    Args:
-        x: inputs (N, T, D); h0: initial state (N, H); U: (H, D); W: (H, H); b_h: (H,).
-
-    Returns:
-        ``(h, cache)``: the states h (N, T, H) and the list of T step caches
-        ``(x_t, h_prev, U, W, b_h, h_t)``.
-    """
-    import torch
-
-    x = np.asarray(x, dtype=np.float64)
-    h0 = np.asarray(h0, dtype=np.float64)
-    U, W, b_h = (np.asarray(a, dtype=np.float64) for a in (U, W, b_h))
-    with torch.no_grad():
-        xt, Ut, Wt, bt = _t(x), _t(U), _t(W), _t(b_h)
-        states, prev = [], _t(h0)
-        for t in range(x.shape[1]):
-            prev = torch.tanh(xt[:, t] @ Ut.T + prev @ Wt.T + bt)
-            states.append(prev)
-        h = torch.stack(states, dim=1).numpy()
-    cache = [(x[:, t].copy(), (h0 if t == 0 else h[:, t - 1]).copy(), U, W, b_h, h[:, t].copy())
-             for t in range(x.shape[1])]
-    return h, cache
-
-
-def _unpack_step(cache):
-    if not isinstance(cache, tuple | list) or len(cache) != 6:
-        raise ValueError("cache: expected the step cache (x_t, h_prev, U, W, b_h, h_t)")
-    return [np.asarray(a, dtype=np.float64) for a in cache]
-
-
-def reference_rnn_step_backward(dh_t, cache):
-    """Gradients of ``sum(h_t * dh_t)`` for one step, by torch autograd.
-
-    Args:
-        dh_t: upstream gradient (N, H); cache: ``(x_t, h_prev, U, W, b_h, h_t)``.
-
-    Returns:
-        ``(dx_t (N, D), dh_prev (N, H), dU (H, D), dW (H, H), db_h (H,))``.
-    """
-    import torch
-
-    x_t, h_prev, U, W, b_h, _ = _unpack_step(cache)
-    leaves = [_t(a, grad=True) for a in (x_t, h_prev, U, W, b_h)]
-    xt, hp, Ut, Wt, bt = leaves
-    out = torch.tanh(xt @ Ut.T + hp @ Wt.T + bt)
-    out.backward(_t(dh_t))
-    return tuple(v.grad.numpy().copy() for v in leaves)
-
-
-def _sequence_parts(cache):
-    if not isinstance(cache, list) or not cache:
-        raise ValueError("cache: expected the non-empty list of step caches of rnn_forward")
-    steps = [_unpack_step(c) for c in cache]
-    x = np.stack([s[0] for s in steps], axis=1)
-    _, h0, U, W, b_h, _ = steps[0]
-    return x, h0, U, W, b_h
-
-
-def _torch_sequence_grads(dh, x, h0, U, W, b_h, detach_state: bool = False,
-                          first_step_params_only: bool = False):
-    """Autograd of ``sum(h * dh)``. ``detach_state`` cuts the path through h_prev at every
-    step (the gradient with the recurrent term forgotten); ``first_step_params_only`` lets
-    U, W, b_h receive gradient from step 1 only (a gradient that is overwritten, not summed,
-    while the loop runs backwards)."""
-    import torch
-
-    leaves = [_t(a, grad=True) for a in (x, h0, U, W, b_h)]
-    xt, h0t, Ut, Wt, bt = leaves
-    prev, states = h0t, []
-    for t in range(x.shape[1]):
-        if first_step_params_only and t > 0:
-            Ut_, Wt_, bt_ = Ut.detach(), Wt.detach(), bt.detach()
-        else:
-            Ut_, Wt_, bt_ = Ut, Wt, bt
-        prev_in = prev.detach() if (detach_state and t > 0) else prev
-        prev = torch.tanh(xt[:, t] @ Ut_.T + prev_in @ Wt_.T + bt_)
-        states.append(prev)
-    torch.stack(states, dim=1).backward(_t(dh))
-    return tuple(v.grad.numpy().copy() for v in leaves)
-
-
-def reference_rnn_backward(dh, cache):
-    """Gradients of ``sum(h * dh)`` for a whole sequence, by autograd through ``torch.nn.RNN``
-    (float64) with the weights copied in.
-
-    Args:
-        dh: gradient of the loss with respect to every state, as delivered by the output layer
-            (N, T, H); cache: the list of step caches of the forward pass.
-
-    Returns:
-        ``(dx (N, T, D), dh0 (N, H), dU (H, D), dW (H, H), db_h (H,))``.
-    """
-    import torch
-
-    x, h0, U, W, b_h = _sequence_parts(cache)
-    N, T, D = x.shape
-    H = W.shape[0]
-    rnn = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)  # torch's fused tanh RNN
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(_t(U))
-        rnn.weight_hh_l0.copy_(_t(W))
-        rnn.bias_ih_l0.copy_(_t(b_h))
-        rnn.bias_hh_l0.zero_()
-    xt, h0t = _t(x, grad=True), _t(h0, grad=True)
-    rnn(xt, h0t[None])[0].backward(_t(dh))
-    return (xt.grad.numpy().copy(), h0t.grad.numpy().copy(), rnn.weight_ih_l0.grad.numpy().copy(),
-            rnn.weight_hh_l0.grad.numpy().copy(), rnn.bias_ih_l0.grad.numpy().copy())
 
 
 # --- helpers for the checks -------------------------------------------------------------------
@@ -194,10 +82,10 @@ def check_rnn_step_backward(fn, seed: int = 0):
                           "(e.g. da = dh_t * ..., not dh_t *= ...)")
     expected = reference_rnn_step_backward(dh, cache)
     # wrong answers, from torch: the gradient at the pre-activation, and the tanh left out
-    a = _t(x_t @ U.T + h_prev @ W.T + b_h, grad=True)
-    torch.tanh(a).backward(_t(dh))
+    a = t64(x_t @ U.T + h_prev @ W.T + b_h, grad=True)
+    torch.tanh(a).backward(t64(dh))
     da = a.grad.numpy()
-    no_tanh = _torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h)
+    no_tanh = torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h)
     h_t = h[:, 0]
     alternatives = {
         "dx": {"the tanh derivative (1 - h_t**2) is left out": no_tanh[0]},
@@ -219,14 +107,6 @@ def check_rnn_step_backward(fn, seed: int = 0):
                 alternatives=alternatives[name])
 
 
-def _torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h):
-    """Gradients of one step without the tanh (a typical mistake), by torch."""
-    leaves = [_t(a, grad=True) for a in (x_t, h_prev, U, W, b_h)]
-    xt, hp, Ut, Wt, bt = leaves
-    (xt @ Ut.T + hp @ Wt.T + bt).backward(_t(dh))
-    return tuple(v.grad.numpy().copy() for v in leaves)
-
-
 @public_check("rnn_backward")
 def check_rnn_backward(fn, seed: int = 0):
     """``rnn_backward(dh, cache) -> (dx, dh0, dU, dW, db_h)`` against torch autograd and
@@ -245,8 +125,8 @@ def check_rnn_backward(fn, seed: int = 0):
         raise CheckFailed("your function changed dh in place; add the carried gradient into a "
                           "new array (e.g. dh_t = dh[:, t] + dh_next)")
     expected = reference_rnn_backward(dh, cache)
-    no_carry = _torch_sequence_grads(dh, x, h0, U, W, b_h, detach_state=True)
-    overwritten = _torch_sequence_grads(dh, x, h0, U, W, b_h, first_step_params_only=True)
+    no_carry = torch_sequence_grads(dh, x, h0, U, W, b_h, detach_state=True)
+    overwritten = torch_sequence_grads(dh, x, h0, U, W, b_h, first_step_params_only=True)
     carry_hint = ("the gradient carried back from later steps (dh_prev of step t+1) is not "
                   "added to dh[:, t]")
     overwrite_hint = ("the gradients of step 1 overwrite those of the other steps (sum them "
@@ -305,9 +185,9 @@ def check_grad_check_sparse(fn, seed: int = 0):
     rng = np.random.default_rng(seed)
     f_torch = _smooth_loss(rng)
     x = rng.normal(size=(3, 4))
-    xt = _t(x, grad=True)
+    xt = t64(x, grad=True)
     f_torch(xt).backward()
-    exact = xt.grad.numpy().copy()
+    exact = numpy64(xt.grad)
 
     def f():
         with torch.no_grad():
@@ -345,13 +225,3 @@ def check_grad_check_sparse(fn, seed: int = 0):
                               "n the numerical derivative")
 
 
-def reference_grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5):
-    """Relative errors ``|a - n| / max(|a| + |n|, 1e-12)`` at ``n_checks`` entries of ``x``
-    drawn with ``rng``, the numerical derivatives ``n`` taken from
-    :func:`course_lib.gradcheck.numerical_gradient` (which differentiates every entry: slower,
-    but the course's tested implementation). Returns an array (n_checks,)."""
-    x = np.asarray(x)
-    numeric = gradcheck.numerical_gradient(f, x, eps)
-    flat = rng.integers(0, x.size, size=n_checks)
-    a, n = np.asarray(analytic).ravel()[flat], numeric.ravel()[flat]
-    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)

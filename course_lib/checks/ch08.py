@@ -12,87 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.checks.bridge import t64
 from course_lib.checks.core import CheckFailed, compare, public_check
 from course_lib.checks.core import unpack as _unpack
-
-
-def _t(a):
-    import torch
-
-    return torch.tensor(np.ascontiguousarray(a, dtype=np.float64))
+from course_lib.references.ch08 import (
+    reference_birnn_forward,
+    reference_convlstm_step,
+    reference_rnn_forward,
+)
 
 
 def make_rnn_params(D: int, H: int, rng: np.random.Generator, scale: float = 0.5):
     """Random float64 parameters of one direction: ``U (H, D)``, ``W (H, H)``, ``b (H,)``."""
     return rng.normal(0, scale, (H, D)), rng.normal(0, scale, (H, H)), rng.normal(0, scale, H)
-
-
-def torch_rnn(params_f, params_b=None):
-    """A float64 batch-first tanh ``torch.nn.RNN`` holding one direction's ``(U, W, b)``, or
-    both when ``params_b`` is given (``bidirectional=True``)."""
-    import torch
-
-    U, _, _ = params_f
-    H, D = np.shape(U)
-    rnn = torch.nn.RNN(D, H, batch_first=True, bidirectional=params_b is not None).double()
-    with torch.no_grad():
-        for suffix, params in (("", params_f), ("_reverse", params_b)):
-            if params is None:
-                continue
-            U, W, b = params
-            getattr(rnn, f"weight_ih_l0{suffix}").copy_(_t(U))
-            getattr(rnn, f"weight_hh_l0{suffix}").copy_(_t(W))
-            getattr(rnn, f"bias_ih_l0{suffix}").copy_(_t(b))
-            getattr(rnn, f"bias_hh_l0{suffix}").zero_()
-    return rnn
-
-
-def reference_rnn_forward(x, h0, U, W, b):
-    """All hidden states ``(N, T, H)`` of a tanh RNN by ``torch.nn.RNN``; returns ``(h, None)``."""
-    import torch
-
-    with torch.no_grad():
-        h, _ = torch_rnn((U, W, b))(_t(x), _t(h0)[None])
-    return h.numpy(), None
-
-
-def reference_birnn_forward(x, params_f, params_b):
-    """A bidirectional tanh RNN by ``torch.nn.RNN(bidirectional=True)``, zero initial states:
-    returns ``(h (N, T, 2H), None)``, the forward half first."""
-    import torch
-
-    with torch.no_grad():
-        h, _ = torch_rnn(params_f, (params_b[0], params_b[1], params_b[2]))(_t(x))
-    return h.numpy(), None
-
-
-def reference_convlstm_step(x, h_prev, c_prev, weight, bias):
-    """One ConvLSTM step (no peepholes, gate order i, f, g, o, 'same' padding) computed as a
-    ``torch.nn.LSTMCell`` at every pixel on the unfolded neighbourhoods of ``[x; h_prev]``.
-
-    Shapes: ``x (N, C_in, S1, S2)``, ``h_prev, c_prev (N, C_h, S1, S2)``,
-    ``weight (4 C_h, C_in + C_h, k, k)``, ``bias (4 C_h,)``; returns ``(h, c)`` as tensors of
-    the dtype of ``x``.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    N, C_in, S1, S2 = x.shape
-    C_h = h_prev.shape[1]
-    k = weight.shape[-1]
-    patches = F.unfold(torch.cat([x, h_prev], 1), k, padding=k // 2)  # (N, (C_in+C_h)k^2, S1 S2)
-    inputs = patches.transpose(1, 2).reshape(N * S1 * S2, -1)
-    cell = torch.nn.LSTMCell(inputs.shape[1], C_h).to(x.dtype)
-    c_rows = c_prev.permute(0, 2, 3, 1).reshape(N * S1 * S2, C_h)
-    params = {"weight_ih": weight.reshape(4 * C_h, -1), "bias_ih": bias,
-              "weight_hh": torch.zeros_like(cell.weight_hh), "bias_hh": torch.zeros_like(bias)}
-    # functional_call: the cell computes with these tensors, so gradients reach weight and bias
-    h, c = torch.func.functional_call(cell, params, (inputs, (torch.zeros_like(c_rows), c_rows)))
-
-    def image(rows):
-        return rows.reshape(N, S1, S2, C_h).permute(0, 3, 1, 2)
-
-    return image(h), image(c)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -153,10 +85,10 @@ def check_convlstm_step(fn, seed: int = 0):
     N, C_in, C_h = (int(v) for v in rng.integers(1, 4, size=3))
     S1, S2 = (int(v) for v in rng.integers(4, 8, size=2))
     k = 3
-    x = _t(rng.normal(size=(N, C_in, S1, S2)))
-    h_prev, c_prev = _t(rng.normal(size=(N, C_h, S1, S2))), _t(rng.normal(size=(N, C_h, S1, S2)))
-    weight = _t(rng.normal(0, 0.3, size=(4 * C_h, C_in + C_h, k, k)))
-    bias = _t(rng.normal(0, 0.3, size=4 * C_h))
+    x = t64(rng.normal(size=(N, C_in, S1, S2)))
+    h_prev, c_prev = t64(rng.normal(size=(N, C_h, S1, S2))), t64(rng.normal(size=(N, C_h, S1, S2)))
+    weight = t64(rng.normal(0, 0.3, size=(4 * C_h, C_in + C_h, k, k)))
+    bias = t64(rng.normal(0, 0.3, size=4 * C_h))
     with torch.no_grad():
         out = fn(x.clone(), h_prev.clone(), c_prev.clone(), weight.clone(), bias.clone())
     h, c = _unpack(out, 2, "(h, c)")

@@ -1,5 +1,5 @@
-"""Public checks of lab 10 (encoder–decoder and beam search) and the references they compare
-with (the encoder–decoder itself lives in :mod:`course_lib.seq2seq`).
+"""Public checks of lab 10 (encoder–decoder and beam search); the references they compare with
+are in :mod:`course_lib.references.ch10`, the encoder–decoder in :mod:`course_lib.models.seq2seq`.
 
 Expected values come from torch and from maths, never from the NumPy code students write: one
 step of beam search is ``torch.topk`` over the flattened candidates; greedy decoding is the
@@ -10,120 +10,17 @@ Hidden tests call the same checks with other seeds.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
-from course_lib.seq2seq import (
-    BOS,
-    EOS,
-    PAD,
-    DecoderStep,
-    beam_search,
-    make_seq2seq,
-    teacher_forcing_inputs,
+from course_lib.models.tokens import BOS, EOS, teacher_forcing_inputs
+from course_lib.references.ch10 import (
+    exhaustive_best,
+    pad_after_eos,
+    reference_beam_step,
+    reference_greedy_decode,
+    sequence_log_probs,
 )
-
-# --- references -----------------------------------------------------------------------------
-
-def reference_beam_step(log_probs, scores, lengths, finished, beam_size, eos=EOS, alpha=0.0):
-    """One step of beam search, computed with ``torch.topk`` over all candidates at once.
-
-    Candidates: every live hypothesis ``b`` extended by every token ``k`` (score
-    ``scores[b] + log_probs[b, k]``, length ``lengths[b] + 1``, finished when ``k == eos``), and
-    every finished hypothesis once, unchanged (token ``PAD``). They are ranked by the
-    normalised score ``score / length**alpha`` and the best ``M = min(beam_size, number of
-    candidates)`` are kept, best first.
-
-    Args:
-        log_probs: ``(B, K)`` log-probabilities of the next token (rows of finished hypotheses
-            are ignored).
-        scores, lengths, finished: ``(B,)`` running log-probability, number of tokens and
-            whether the hypothesis has ended with ``eos``.
-
-    Returns:
-        ``parents, tokens, scores, lengths, finished``, each ``(M,)``.
-    """
-    import torch
-
-    lp = torch.as_tensor(np.asarray(log_probs, dtype=np.float64))
-    sc = torch.as_tensor(np.asarray(scores, dtype=np.float64))
-    ln = torch.as_tensor(np.asarray(lengths, dtype=np.float64))
-    fin = torch.as_tensor(np.asarray(finished, dtype=bool))
-    B, K = lp.shape
-    extended = torch.where(fin[:, None], -torch.inf, sc[:, None] + lp).reshape(-1)
-    cand_score = torch.cat([extended, torch.where(fin, sc, -torch.inf)])
-    cand_len = torch.cat([(ln[:, None] + 1).expand(B, K).reshape(-1), ln])
-    key = cand_score / cand_len.clamp(min=1) ** alpha
-    M = min(int(beam_size), int(torch.isfinite(key).sum()))
-    top = torch.topk(key, M).indices
-    new = top < B * K
-    parents = torch.where(new, top // K, top - B * K)
-    tokens = torch.where(new, top % K, PAD)
-    return (parents.numpy(), tokens.numpy(), cand_score[top].numpy(),
-            cand_len[top].long().numpy(), (~new | (tokens == eos)).numpy())
-
-
-def reference_greedy_decode(step, state, max_len):
-    """Greedy decoding of a :class:`~course_lib.seq2seq.DecoderStep` with torch: the model's
-    own ``greedy`` (argmax at every step), the tokens after the first ``</s>`` set to ``PAD``,
-    and the score of each sentence from one teacher-forced pass. ``state`` must be the step's
-    initial state. Returns ``tokens (N, max_len)`` and ``scores (N,)``."""
-    import torch
-
-    if not isinstance(step, DecoderStep):
-        raise TypeError("the reference decodes the course's DecoderStep only")
-    raw, _ = step.model.greedy(step.src, max_len)
-    tokens = pad_after_eos(raw)
-    with torch.no_grad():
-        lp = step.model(step.src, teacher_forcing_inputs(tokens)).double().numpy()
-    return tokens, sequence_log_probs(lp, tokens)
-
-
-def pad_after_eos(tokens):
-    """``tokens (N, T)`` with every token after the first ``</s>`` of its row set to ``PAD``."""
-    tokens = np.array(tokens, dtype=np.int64)
-    ended = np.cumsum(tokens == EOS, axis=1) - (tokens == EOS) > 0  # strictly after an EOS
-    tokens[ended] = PAD
-    return tokens
-
-
-def sequence_log_probs(log_probs, tokens, through_eos=True):
-    """Sum of ``log_probs[n, t, tokens[n, t]]`` over the steps up to and including the first
-    ``</s>`` (all steps when ``through_eos`` is False). ``log_probs (N, T, K)``."""
-    picked = np.take_along_axis(log_probs, np.asarray(tokens)[..., None], axis=2)[..., 0]
-    if not through_eos:
-        return picked.sum(1)
-    upto = np.cumsum(np.asarray(tokens) == EOS, axis=1) - (np.asarray(tokens) == EOS) == 0
-    return (picked * upto).sum(1)
-
-
-def exhaustive_best(step_model, src, max_len, alpha=0.0):
-    """The best sequence by trying them all: every sequence that ends with ``</s>`` within
-    ``max_len`` tokens, or reaches ``max_len`` without it, scored by one teacher-forced pass of
-    the torch model; returns ``(tokens list without </s>, score, normalised score)`` of the one
-    with the largest ``score / length**alpha``. Only for tiny vocabularies and lengths."""
-    import torch
-
-    K = step_model.out.out_features
-    words = [k for k in range(K) if k != EOS]
-    best = ([], -np.inf, -np.inf)
-    for m in range(1, max_len + 1):
-        seqs = [[*p, EOS] for p in itertools.product(words, repeat=m - 1)]
-        if m == max_len:  # and the sequences cut off at max_len without an end token
-            seqs += [list(p) for p in itertools.product(words, repeat=m)]
-        seqs = np.array(seqs, dtype=np.int64)
-        srcs = np.repeat(np.asarray(src, dtype=np.int64), len(seqs), axis=0)
-        with torch.no_grad():
-            lp = step_model(srcs, teacher_forcing_inputs(seqs)).double().numpy()
-        score = sequence_log_probs(lp, seqs, through_eos=False)
-        norm = score / m**alpha
-        i = int(np.argmax(norm))
-        if norm[i] > best[2]:
-            best = ([int(t) for t in seqs[i] if t != EOS], float(score[i]), float(norm[i]))
-    return best
-
 
 # --- the beam step's usual mistakes, as inputs changed before the reference -------------------
 
@@ -227,6 +124,7 @@ def tiny_model(seed, n_tgt=5, eos_bias=0.0):
     import torch
 
     from course_lib import data
+    from course_lib.models.seq2seq import make_seq2seq
 
     torch.manual_seed(seed)
     model = make_seq2seq(13, n_tgt, hidden=8, emb=6, attention=None).double()
@@ -246,6 +144,8 @@ def check_beam_search_step(fn, seed: int = 0):
     ``torch.topk`` on a first step, a middle step and a step with finished hypotheses and
     length normalisation; then a full beam search with it, wide enough to keep every
     hypothesis, must find the best of all sequences."""
+    from course_lib.models.seq2seq import DecoderStep, beam_search
+
     rng = np.random.default_rng(seed)
     K = int(rng.integers(6, 10))
     first = (np.log(rng.dirichlet(np.ones(K)))[None], np.zeros(1), np.zeros(1, dtype=np.int64),
@@ -277,6 +177,8 @@ def check_greedy_decode(fn, seed: int = 0):
     """``greedy_decode(step, state, max_len) -> (tokens, scores)`` against the torch model's own
     greedy decoding (argmax at every step), with padding after ``</s>``, and the scores against
     one teacher-forced torch pass."""
+    from course_lib.models.seq2seq import DecoderStep
+
     rng = np.random.default_rng(seed)
     model, src = tiny_model(seed, n_tgt=7, eos_bias=float(rng.uniform(0.8, 1.4)))
     max_len = 6

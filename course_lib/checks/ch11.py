@@ -1,5 +1,5 @@
-"""Public checks of lab 11 (attention) and the torch references they compare with (the
-encoder–decoder of chapters 10 to 12 lives in :mod:`course_lib.seq2seq`).
+"""Public checks of lab 11 (attention); the torch references they compare with are in
+:mod:`course_lib.references.ch11`, the encoder–decoder in :mod:`course_lib.models.seq2seq`.
 
 Expected values come from torch in float64 (``torch.softmax``, ``masked_fill``, ``bmm``,
 ``scaled_dot_product_attention``), never from the from-scratch NumPy code students write.
@@ -10,147 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib import validate
+from course_lib.checks.bridge import t64
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
-
-# The encoder–decoder moved to course_lib.seq2seq; re-exported here for lab 11 and its page.
-from course_lib.seq2seq import (  # noqa: F401
-    BOS,
-    EOS,
-    PAD,
-    SCORES,
-    exact_match,
-    make_seq2seq,
-    strip_eos,
-    teacher_forcing_inputs,
-    train_seq2seq,
+from course_lib.references.ch11 import (
+    DOT_ATTENTION_SLIPS,
+    dot_attention_grads,
+    reference_attention,
+    reference_dot_product_attention_backward,
+    reference_masked_softmax,
 )
 
-# --- torch references of the attention computations (float64) ------------------------------
-
-def _t(x):
-    import torch
-
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
-
-
-def reference_masked_softmax(scores, mask=None):
-    """Softmax over the last axis of ``scores (..., T_x)``, with the entries where ``mask``
-    (broadcastable to ``scores``, True = a real input step) is False set to weight 0, computed
-    by torch (``masked_fill`` with -inf, then ``torch.softmax``)."""
-    return _torch_masked_softmax(_t(scores), mask).numpy()
-
-
-def _torch_masked_softmax(r, mask=None):
-    """:func:`reference_masked_softmax` on a torch tensor, keeping the autograd graph."""
-    import torch
-
-    if mask is not None:
-        m = torch.as_tensor(np.asarray(mask, dtype=bool))
-        r = r.masked_fill(~m, float("-inf"))
-    return torch.softmax(r, dim=-1)
-
-
-def reference_attention(s_prev, h, score="dot", mask=None, params=None):
-    """Scores, weights and context of one attention step, computed with torch float64.
-
-    Args:
-        s_prev: decoder states (the queries), shape (N, H_s).
-        h: encoder states (keys and values), shape (N, T_x, H).
-        score: ``"dot"`` r = s.h; ``"scaled_dot"`` r = s.h / sqrt(H); ``"bilinear"``
-            r = s^T W_A h with ``params["W_A"] (H_s, H)``; ``"additive"``
-            r = v^T tanh(W_s s + W_h h) with ``params["W_s"] (A, H_s)``, ``params["W_h"] (A, H)``,
-            ``params["v"] (A,)``.
-        mask: optional (N, T_x) booleans, True for real input steps.
-
-    Returns:
-        ``r (N, T_x)``, ``a (N, T_x)``, ``c (N, H)``.
-    """
-    import torch
-
-    if score not in SCORES:
-        raise ValueError(f"score: expected one of {SCORES}, got {score!r}")
-    s, hh = _t(s_prev), _t(h)
-    if score in ("dot", "scaled_dot"):
-        r = torch.bmm(hh, s.unsqueeze(2)).squeeze(2)
-        if score == "scaled_dot":
-            r = r / np.sqrt(hh.shape[-1])
-    elif score == "bilinear":
-        r = torch.bmm(hh, (s @ _t(params["W_A"])).unsqueeze(2)).squeeze(2)
-    else:
-        e = torch.tanh((s @ _t(params["W_s"]).T).unsqueeze(1) + hh @ _t(params["W_h"]).T)
-        r = e @ _t(params["v"])
-    a = torch.as_tensor(reference_masked_softmax(r.numpy(), mask))
-    c = torch.bmm(a.unsqueeze(1), hh).squeeze(1)
-    return r.numpy(), a.numpy(), c.numpy()
-
-
-# Typical slips in the backward pass of dot-product attention, as changes of the torch graph
-# that keep every value and alter only the gradients (the trick ``v.detach() + (w - w.detach())``
-# has the value of v and the gradient of w). Hints only: expected values come from plain autograd.
-_BACKWARD_SLIPS = {
-    "no_jacobian": "the softmax's Jacobian is left out (dr = da): dr_t = a_t (da_t - sum_u a_u "
-                   "da_u); without it even the padded steps get gradient",
-    "no_centering": "dr = a * da: the term - sum_u a_u da_u of the softmax's Jacobian is left out "
-                    "(every weight depends on every score)",
-    "no_weight_path": "only the path through the context is kept (dh = a dc): each h_t is also the "
-                      "key of its score, so dh_t gets dr_t s_prev as well, and ds_prev = "
-                      "sum_t dr_t h_t",
-    "no_context_path": "only the path through the scores is kept: each h_t is also a value in the "
-                       "context c = sum_t a_t h_t, so dh_t gets a_t dc as well",
-    "unscaled": "the factor 1/sqrt(H) of the scaled scores is left out of the backward pass",
-    "scaled": "the factor 1/sqrt(H) is applied although scaled=False",
-}
-
-
-def _dot_attention_grads(dc, s_prev, h, mask=None, scaled=False, slip=None):
-    """Gradients ``(ds_prev, dh)`` of ``sum(c * dc)`` for dot-product attention, by torch
-    autograd in float64, optionally with one slip of :data:`_BACKWARD_SLIPS` (a key)."""
-    import torch
-
-    s, hh = _t(s_prev).requires_grad_(), _t(h).requires_grad_()
-    raw = torch.bmm(hh, s.unsqueeze(2)).squeeze(2)  # s . h_t, (N, T_x)
-    k_value = 1 / np.sqrt(hh.shape[-1]) if scaled else 1.0
-    k_grad = {"unscaled": 1.0, "scaled": 1 / np.sqrt(hh.shape[-1])}.get(slip, k_value)
-    r = (raw * k_value).detach() + (raw * k_grad - (raw * k_grad).detach())
-    a = _torch_masked_softmax(r, mask)
-    if slip == "no_jacobian":
-        a = a.detach() + (r - r.detach())
-    elif slip == "no_centering":
-        a = a.detach() * (1 + r - r.detach())
-    elif slip == "no_weight_path":
-        a = a.detach()
-    values = hh.detach() if slip == "no_context_path" else hh
-    c = torch.bmm(a.unsqueeze(1), values).squeeze(1)
-    (c * _t(dc)).sum().backward()
-    return tuple(np.zeros(tuple(v.shape)) if v.grad is None else v.grad.numpy().copy()
-                 for v in (s, hh))
-
-
-def reference_dot_product_attention_backward(dc, s_prev, h, mask=None, scaled=False):
-    """Gradients of ``sum(c * dc)`` with respect to the query and the encoder states for
-    (scaled) dot-product attention, by torch autograd in float64 through the computation of
-    :func:`reference_attention`.
-
-    Args:
-        dc: upstream gradient of the context, shape (N, H).
-        s_prev: decoder states (the queries), shape (N, H).
-        h: encoder states (keys and values), shape (N, T_x, H).
-        mask: optional (N, T_x) booleans, True for real input steps.
-        scaled: the scores were divided by sqrt(H).
-
-    Returns:
-        ``ds_prev (N, H)``, ``dh (N, T_x, H)``.
-    """
-    dims: dict[str, int] = {}
-    h = validate.array("h", h, ("N", "T_x", "H"), dims)
-    s_prev = validate.array("s_prev", s_prev, ("N", "H"), dims)
-    dc = validate.array("dc", dc, ("N", "H"), dims)
-    if mask is not None:
-        mask = validate.array("mask", mask, ("N", "T_x"), dims, dtype=bool)
-        if not np.all(mask.any(-1)):
-            raise ValueError("mask: every row needs at least one real input step (True)")
-    return _dot_attention_grads(dc, s_prev, h, mask, scaled)
+# --- parameters and inputs of the checks ----------------------------------------------
 
 
 def make_attention_inputs(rng, N=None, T_x=None, H=None, H_s=None, A=None, padded=True):
@@ -248,9 +118,9 @@ def check_dot_product_attention(fn, seed: int = 0):
             "the weights of the unmasked softmax are used": np.einsum("nt,nth->nh", a_nomask, h),
         })
     # the context once more, from torch's own attention kernel (an independent path)
-    q = _t(s_prev)[:, None, :]
+    q = t64(s_prev)[:, None, :]
     sdpa = torch.nn.functional.scaled_dot_product_attention(
-        q, _t(h), _t(h), attn_mask=torch.as_tensor(mask)[:, None, :]).squeeze(1).numpy()
+        q, t64(h), t64(h), attn_mask=torch.as_tensor(mask)[:, None, :]).squeeze(1).numpy()
     compare("scaled context against torch.nn.functional.scaled_dot_product_attention", c, sdpa,
             atol=1e-10)
 
@@ -305,8 +175,8 @@ def check_dot_product_attention_backward(fn, seed: int = 0):
                              {"dc": dc, "s_prev": s_prev, "h": h, "a": a})
         ds, dh = unpack(out, 2, f"(ds_prev, dh) for the {name}")
         ds_exp, dh_exp = reference_dot_product_attention_backward(dc, s_prev, h, mask, scaled)
-        slips = {hint: _dot_attention_grads(dc, s_prev, h, mask, scaled, slip)
-                 for slip, hint in _BACKWARD_SLIPS.items()
+        slips = {hint: dot_attention_grads(dc, s_prev, h, mask, scaled, slip)
+                 for slip, hint in DOT_ATTENTION_SLIPS.items()
                  if slip != ("scaled" if scaled else "unscaled")}
         shape = f" (N={N}, T_x={T_x}, H={H})"
         compare(f"{name} ds_prev{shape}", ds, ds_exp, atol=1e-10, alternatives={

@@ -1,8 +1,8 @@
-"""Public checks of lab 12 (image captioning with attention) and the torch references they
-compare with (the captioner itself lives in :mod:`course_lib.captioning`).
+"""Public checks of lab 12 (image captioning with attention); the torch references they compare
+with are in :mod:`course_lib.references.ch12`, the captioner in :mod:`course_lib.models.captioning`.
 
 Expected values come from torch in float64 (``flatten``/``transpose``, ``tanh``, ``softmax``,
-``bmm``, ``cross_entropy`` with ``ignore_index``, :func:`course_lib.captioning.coverage_penalty`),
+``bmm``, ``cross_entropy`` with ``ignore_index``, :func:`course_lib.models.captioning.coverage_penalty`),
 never from the from-scratch NumPy code students write. Hidden tests call the same checks with
 other seeds.
 """
@@ -11,67 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.captioning import (  # noqa: F401  (re-exported for the lab)
-    attention_on_image,
-    caption_accuracy,
-    caption_loss,
-    make_captioner,
-    train_captioner,
-    word_accuracy,
-    words,
-)
+from course_lib.checks.bridge import t64
 from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check, unpack
-from course_lib.seq2seq import PAD, attention_module
+from course_lib.models.tokens import PAD
+from course_lib.references.ch12 import (
+    reference_attention_penalty,
+    reference_feature_grid,
+    reference_masked_cross_entropy,
+    reference_soft_attention,
+)
 
-# --- torch references (float64) ----------------------------------------------------------------
-
-
-def _t(x):
-    import torch
-
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
-
-
-def reference_feature_grid(fmap):
-    """``fmap (N, C, G_h, G_w)`` -> ``(N, L, C)``, location ``l = i * G_w + j`` (row by row),
-    by torch's ``flatten(2).transpose(1, 2)``."""
-    return _t(fmap).flatten(2).transpose(1, 2).numpy()
-
-
-def reference_soft_attention(h, s_prev, W_h, W_s, b, v):
-    """Additive attention over ``L`` locations, computed by torch in float64.
-
-    ``r[n, l] = v . tanh(W_h h[n, l] + W_s s_prev[n] + b)``, ``a = softmax over l``,
-    ``c[n] = sum_l a[n, l] h[n, l]``. Shapes: ``h (N, L, D)``, ``s_prev (N, H)``,
-    ``W_h (A, D)``, ``W_s (A, H)``, ``b (A,)``, ``v (A,)`` -> ``r, a (N, L)``, ``c (N, D)``.
-    """
-    import torch
-
-    hh, s = _t(h), _t(s_prev)
-    e = torch.tanh(hh @ _t(W_h).T + (s @ _t(W_s).T).unsqueeze(1) + _t(b))
-    r = e @ _t(v)
-    a = torch.softmax(r, dim=1)
-    c = torch.bmm(a.unsqueeze(1), hh).squeeze(1)
-    return r.numpy(), a.numpy(), c.numpy()
-
-
-def reference_masked_cross_entropy(logits, targets):
-    """Mean cross-entropy over the real tokens (``targets != PAD``) of ``logits (N, T, K)``,
-    by ``torch.nn.functional.cross_entropy(..., ignore_index=PAD)``; a float."""
-    import torch
-
-    logits = _t(logits)
-    return float(torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), torch.as_tensor(targets).reshape(-1),
-        ignore_index=PAD))
-
-
-def reference_attention_penalty(alpha, targets, lam):
-    """``lam * mean_n sum_l (1 - sum_t m_nt alpha[n, t, l])**2`` over the real steps,
-    by :func:`course_lib.captioning.coverage_penalty` in float64; a float."""
-    from course_lib.captioning import coverage_penalty
-
-    return float(coverage_penalty(_t(alpha), np.asarray(targets), lam))
+# --- parameters and inputs of the checks ----------------------------------------------
 
 
 def make_caption_batch(rng, N=None, T=None, K=None, L=None):
@@ -176,12 +126,14 @@ def check_soft_attention(fn, seed: int = 0):
     # the same computation by the attention layer of the chapter's captioner (no bias, D = H)
     with torch.random.fork_rng():  # leave the notebook's random state alone
         torch.manual_seed(seed)
-        module = attention_module()("additive", D, A).double()
+        from course_lib.models.attention import Attention
+
+        module = Attention("additive", D, A).double()
     W_s2, W_h2, v2 = (p.detach().numpy() for p in (module.W_s.weight, module.W_h.weight,
                                                     module.v.weight[0]))
     s2 = rng.normal(size=(N, D))
     with torch.no_grad():
-        _, a_mod, c_mod = module(_t(s2)[:, None], _t(h), torch.ones(N, L, dtype=torch.bool))
+        _, a_mod, c_mod = module(t64(s2)[:, None], t64(h), torch.ones(N, L, dtype=torch.bool))
     _, a2, c2 = unpack(fn(h.copy(), s2, W_h2.copy(), W_s2.copy(), np.zeros(A), v2.copy()), 3,
                        "(r, a, c)")
     compare("weights against the captioner's torch attention layer (b = 0)", a2,
@@ -228,7 +180,7 @@ def check_masked_cross_entropy(fn, seed: int = 0):
 @public_check("attention_penalty")
 def check_attention_penalty(fn, seed: int = 0):
     """``attention_penalty(alpha, targets, lam) -> float`` against
-    :func:`course_lib.captioning.coverage_penalty` (torch)."""
+    :func:`course_lib.models.captioning.coverage_penalty` (torch)."""
     rng = np.random.default_rng(seed)
     _, targets, alpha = make_caption_batch(rng)
     lam = float(rng.uniform(0.5, 2.0))

@@ -3,24 +3,33 @@
 A CNN encoder turns an image into a grid of feature vectors ``h (N, L, H)``, one per location
 of a ``G_h x G_w`` grid (``L = G_h G_w``, row by row). An LSTM decoder writes the caption one
 word at a time; before each word it scores every location against its previous state
-``s^(t-1)`` with the additive score of :func:`course_lib.seq2seq.attention_module`, takes the
+``s^(t-1)`` with the additive score of :class:`course_lib.models.attention.Attention`, takes the
 softmax over the ``L`` locations and feeds the context ``c^(t) = sum_l a^(t,l) h^(l)`` into
 the LSTM together with the previous word (Xu et al. 2015). The loss is the cross-entropy of the
 real caption tokens plus the doubly stochastic attention penalty
 ``lam * sum_l (1 - sum_t a^(t,l))**2`` over the real steps.
 
-Tokens follow :mod:`course_lib.seq2seq`: 0 padding, 1 ``<s>``, 2 ``</s>``.
+Tokens follow :mod:`course_lib.models.seq2seq`: 0 padding, 1 ``<s>``, 2 ``</s>``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
 
 from course_lib import validate
-from course_lib.seq2seq import BOS, PAD, attention_module, exact_match, teacher_forcing_inputs
+from course_lib.models.attention import Attention
+from course_lib.models.seq2seq import (
+    BOS,
+    PAD,
+    exact_match,
+    fit_teacher_forced,
+    teacher_forcing_inputs,
+)
 
-__all__ = ["caption_loss", "coverage_penalty", "make_captioner", "train_captioner", "word_accuracy",
-           "caption_accuracy", "attention_on_image", "words"]
+__all__ = ["Captioner", "caption_loss", "coverage_penalty", "make_captioner", "train_captioner",
+           "word_accuracy", "caption_accuracy", "attention_on_image", "words"]
 
 
 def make_captioner(
@@ -52,9 +61,6 @@ def make_captioner(
     ``greedy(images, max_len) -> (tokens (N, T), a (N, T, L))`` as NumPy arrays.
     Attribute ``grid = (G_h, G_w)``.
     """
-    import torch
-    from torch import nn
-
     n_vocab = validate.positive("n_vocab", n_vocab, integer=True)
     size = validate.positive("size", size, integer=True)
     if size % 4:
@@ -62,78 +68,82 @@ def make_captioner(
     for name, value in (("hidden", hidden), ("emb", emb), ("attn_size", attn_size),
                         ("channels", channels)):
         validate.positive(name, value, integer=True)
-    Attention = attention_module()
+    return Captioner(n_vocab, size=size, hidden=hidden, emb=emb, attn_size=attn_size,
+                     channels=channels)
 
-    class Captioner(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.grid = (size // 4, size // 4)
-            self.cnn = nn.Sequential(
-                nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(channels, hidden, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
-            )
-            self.position = nn.Parameter(0.1 * torch.randn(self.grid[0] * self.grid[1], hidden))
-            self.emb = nn.Embedding(n_vocab, emb, padding_idx=PAD)
-            self.init_s = nn.Linear(hidden, hidden)
-            self.init_c = nn.Linear(hidden, hidden)
-            self.attn = Attention("additive", hidden, attn_size)
-            self.cell = nn.LSTMCell(emb + hidden, hidden)
-            self.out = nn.Linear(2 * hidden, n_vocab)
 
-        def encode(self, images):
-            images = torch.as_tensor(images, dtype=self.position.dtype)
-            if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
-                raise ValueError(f"images: expected shape (N, 3, {size}, {size}), "
-                                 f"got {tuple(images.shape)}")
-            f = self.cnn(images)  # (N, H, G_h, G_w)
-            return f.flatten(2).transpose(1, 2) + self.position  # (N, L, H), row by row
+class Captioner(nn.Module):
+    """The captioner built by :func:`make_captioner` (see there)."""
 
-        def init_state(self, h):
-            mean = h.mean(1)
-            return torch.tanh(self.init_s(mean)), torch.tanh(self.init_c(mean))
+    def __init__(self, n_vocab: int, size: int = 24, hidden: int = 64, emb: int = 32,
+                 attn_size: int = 64, channels: int = 32):
+        super().__init__()
+        self.image_size = size
+        self.grid = (size // 4, size // 4)
+        self.cnn = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(channels, hidden, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
+        )
+        self.position = nn.Parameter(0.1 * torch.randn(self.grid[0] * self.grid[1], hidden))
+        self.emb = nn.Embedding(n_vocab, emb, padding_idx=PAD)
+        self.init_s = nn.Linear(hidden, hidden)
+        self.init_c = nn.Linear(hidden, hidden)
+        self.attn = Attention("additive", hidden, attn_size)
+        self.cell = nn.LSTMCell(emb + hidden, hidden)
+        self.out = nn.Linear(2 * hidden, n_vocab)
 
-        def step(self, y_prev, state, h):
-            """One word: ``y_prev (N,)``, ``state = (s^(t-1), C^(t-1))`` -> log-probabilities
-            ``(N, K)``, the new state and the weights ``a (N, L)``."""
-            s, c_cell = state
-            mask = torch.ones(h.shape[:2], dtype=torch.bool)
-            _, a, ctx = self.attn(s.unsqueeze(1), h, mask)  # (N, 1, L), (N, 1, H)
-            a, ctx = a[:, 0], ctx[:, 0]
-            x = torch.cat([self.emb(torch.as_tensor(y_prev)), ctx], 1)
-            s, c_cell = self.cell(x, (s, c_cell))
-            return torch.log_softmax(self.out(torch.cat([s, ctx], 1)), -1), (s, c_cell), a
+    def encode(self, images):
+        images = torch.as_tensor(images, dtype=self.position.dtype)
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, self.image_size, self.image_size):
+            raise ValueError(f"images: expected shape (N, 3, {self.image_size}, {self.image_size}), "
+                             f"got {tuple(images.shape)}")
+        f = self.cnn(images)  # (N, H, G_h, G_w)
+        return f.flatten(2).transpose(1, 2) + self.position  # (N, L, H), row by row
 
-        def forward(self, images, tgt_in):
-            """Teacher forcing: ``tgt_in (N, T)`` (``<s>`` then the caption shifted right) ->
-            log-probabilities ``(N, T, K)`` and weights ``(N, T, L)``."""
-            h = self.encode(images)
-            state = self.init_state(h)
-            tgt_in = torch.as_tensor(tgt_in)
-            out, weights = [], []
-            for t in range(tgt_in.shape[1]):
-                lp, state, a = self.step(tgt_in[:, t], state, h)
-                out.append(lp)
-                weights.append(a)
-            return torch.stack(out, 1), torch.stack(weights, 1)
+    def init_state(self, h):
+        mean = h.mean(1)
+        return torch.tanh(self.init_s(mean)), torch.tanh(self.init_c(mean))
 
-        @torch.no_grad()
-        def greedy(self, images, max_len: int = 9):
-            """Greedy captions ``tokens (N, max_len)`` and their weights
-            ``(N, max_len, L)`` (NumPy); steps after ``</s>`` continue but mean nothing."""
-            self.eval()
-            h = self.encode(images)
-            state = self.init_state(h)
-            y = torch.full((len(h),), BOS, dtype=torch.long)
-            toks, weights = [], []
-            for _ in range(max_len):
-                lp, state, a = self.step(y, state, h)
-                y = lp.argmax(1)
-                toks.append(y)
-                weights.append(a)
-            return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
+    def step(self, y_prev, state, h):
+        """One word: ``y_prev (N,)``, ``state = (s^(t-1), C^(t-1))`` -> log-probabilities
+        ``(N, K)``, the new state and the weights ``a (N, L)``."""
+        s, c_cell = state
+        mask = torch.ones(h.shape[:2], dtype=torch.bool)
+        _, a, ctx = self.attn(s.unsqueeze(1), h, mask)  # (N, 1, L), (N, 1, H)
+        a, ctx = a[:, 0], ctx[:, 0]
+        x = torch.cat([self.emb(torch.as_tensor(y_prev)), ctx], 1)
+        s, c_cell = self.cell(x, (s, c_cell))
+        return torch.log_softmax(self.out(torch.cat([s, ctx], 1)), -1), (s, c_cell), a
 
-    return Captioner()
+    def forward(self, images, tgt_in):
+        """Teacher forcing: ``tgt_in (N, T)`` (``<s>`` then the caption shifted right) ->
+        log-probabilities ``(N, T, K)`` and weights ``(N, T, L)``."""
+        h = self.encode(images)
+        state = self.init_state(h)
+        tgt_in = torch.as_tensor(tgt_in)
+        out, weights = [], []
+        for t in range(tgt_in.shape[1]):
+            lp, state, a = self.step(tgt_in[:, t], state, h)
+            out.append(lp)
+            weights.append(a)
+        return torch.stack(out, 1), torch.stack(weights, 1)
+
+    @torch.no_grad()
+    def greedy(self, images, max_len: int = 9):
+        """Greedy captions ``tokens (N, max_len)`` and their weights
+        ``(N, max_len, L)`` (NumPy); steps after ``</s>`` continue but mean nothing."""
+        self.eval()
+        h = self.encode(images)
+        state = self.init_state(h)
+        y = torch.full((len(h),), BOS, dtype=torch.long)
+        toks, weights = [], []
+        for _ in range(max_len):
+            lp, state, a = self.step(y, state, h)
+            y = lp.argmax(1)
+            toks.append(y)
+            weights.append(a)
+        return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
 
 
 def coverage_penalty(weights, targets, lam: float = 1.0):
@@ -141,8 +151,6 @@ def coverage_penalty(weights, targets, lam: float = 1.0):
     ``lam * mean_n sum_l (1 - sum_t m_nt a_n^(t,l))**2``, where ``m_nt`` is 1 for the real steps
     of caption n (``targets != PAD``: the words and ``</s>``) and 0 for padding.
     ``weights (N, T, L)``, ``targets (N, T)`` -> a torch scalar."""
-    import torch
-
     if not lam >= 0:
         raise ValueError(f"lam: expected a number >= 0, got {lam!r}")
     targets = torch.as_tensor(targets)
@@ -167,8 +175,6 @@ def caption_loss(log_probs, targets, weights, lam: float = 0.0):
     Returns:
         ``(loss, ce, penalty)``, torch scalars, ``loss = ce + penalty``.
     """
-    import torch
-
     targets = torch.as_tensor(targets)
     if log_probs.ndim != 3 or log_probs.shape[:2] != targets.shape:
         raise ValueError(f"log_probs: expected shape (N, T, K) with (N, T) = "
@@ -196,33 +202,16 @@ def train_captioner(
     :func:`caption_loss` (gradient norm clipped at 1) using :func:`course_lib.train.fit`.
     ``images (N, 3, S, S)``, ``captions (N, T)``. Returns the history (the loss per epoch, and
     whatever ``evaluate()`` returns)."""
-    import torch
-
-    from course_lib import train
-
     captions = validate.array("captions", captions, ("N", "T"), dtype=np.int64)
     images = validate.array("images", images, (len(captions), 3, None, None), dtype=np.float32)
-    rng = np.random.default_rng(seed)
-    tgt_in = teacher_forcing_inputs(captions)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
 
-    def step(batch):
-        x, ti, to = (torch.as_tensor(b) for b in batch)
+    def loss(x, ti, to):
         keep = int((to != PAD).sum(1).max())  # drop padding columns shared by the batch
+        log_probs, weights = model(x, ti[:, :keep])
+        return caption_loss(log_probs, to[:, :keep], weights, lam)[0]
 
-        def loss():
-            log_probs, weights = model(x, ti[:, :keep])
-            return caption_loss(log_probs, to[:, :keep], weights, lam)[0]
-
-        return train.optimizer_step(model, opt, loss, clip=1.0)
-
-    return train.fit(
-        step,
-        lambda epoch: train.minibatches((images, tgt_in, captions), batch_size, rng),
-        epochs=epochs,
-        evaluate=evaluate,
-        desc=desc,
-    )
+    return fit_teacher_forced(model, (images, teacher_forcing_inputs(captions), captions), loss,
+                              epochs, batch_size, lr, seed, desc, evaluate)
 
 
 def word_accuracy(pred: np.ndarray, captions: np.ndarray) -> float:

@@ -1,0 +1,53 @@
+"""References of lab 1: what its public checks compare with and what the lab falls back on when an
+exercise is unfinished (``use_or_reference``). Built on scikit-learn's ``Perceptron`` for the
+learning rule, torch autograd (float64) for the 2-layer MLP's scores and gradients; none of them
+spells out the from-scratch NumPy code the exercises ask for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checks.bridge import numpy64, t64
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def reference_perceptron_update(w, b, x, y, lr=1.0):
+    """One step of the perceptron rule, computed by scikit-learn's ``Perceptron``
+    (an independent implementation): returns ``(w_new (D,), b_new float)``."""
+    from sklearn.linear_model import Perceptron
+
+    w = np.asarray(w, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    clf = Perceptron(eta0=lr, fit_intercept=True, shuffle=False, penalty=None)
+    clf.partial_fit(np.zeros((1, w.size)), [1], classes=[-1, 1])  # allocate coef_
+    clf.coef_ = w.reshape(1, -1).copy()
+    clf.intercept_ = np.array([float(b)])
+    clf.partial_fit(x.reshape(1, -1), [int(y)])
+    return clf.coef_[0].copy(), float(clf.intercept_[0])
+
+
+def _torch_mlp(X, params):
+    import torch
+
+    t = {k: t64(params[k], grad=True)
+         for k in PARAM_NAMES}
+    Xt = t64(X)
+    scores = torch.relu(Xt @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
+    return scores, t
+
+
+def reference_mlp_forward(X, params):
+    """Scores ``(N, K)`` of the 2-layer ReLU MLP computed with torch; the cache is the inputs."""
+    scores, _ = _torch_mlp(X, params)
+    return scores.detach().numpy(), (np.asarray(X, dtype=np.float64), dict(params))
+
+
+def reference_mlp_backward(dscores, cache):
+    """Gradients ``{W1, b1, W2, b2}`` of ``sum(scores * dscores)`` from torch autograd."""
+    X, params = cache
+    scores, t = _torch_mlp(X, params)
+
+    scores.backward(t64(dscores))
+    return {k: numpy64(t[k].grad) for k in PARAM_NAMES}

@@ -1,0 +1,145 @@
+"""References of lab 4: what its public checks compare with and what the lab falls back on when an
+exercise is unfinished (``use_or_reference``). Built on the tanh RNN recomputed with torch and
+differentiated by autograd (also with a detached state or without the tanh, for the hints), and
+the sparse gradient check on :func:`course_lib.gradcheck.numerical_gradient`; none of them
+spells out the from-scratch NumPy code the exercises ask for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib import gradcheck
+from course_lib.checks.bridge import numpy64, t64
+
+
+def reference_rnn_forward(x, h0, U, W, b_h):
+    """Forward pass of the tanh RNN computed with torch (float64).
+
+    Args:
+        x: inputs (N, T, D); h0: initial state (N, H); U: (H, D); W: (H, H); b_h: (H,).
+
+    Returns:
+        ``(h, cache)``: the states h (N, T, H) and the list of T step caches
+        ``(x_t, h_prev, U, W, b_h, h_t)``.
+    """
+    import torch
+
+    x = np.asarray(x, dtype=np.float64)
+    h0 = np.asarray(h0, dtype=np.float64)
+    U, W, b_h = (np.asarray(a, dtype=np.float64) for a in (U, W, b_h))
+    with torch.no_grad():
+        xt, Ut, Wt, bt = t64(x), t64(U), t64(W), t64(b_h)
+        states, prev = [], t64(h0)
+        for t in range(x.shape[1]):
+            prev = torch.tanh(xt[:, t] @ Ut.T + prev @ Wt.T + bt)
+            states.append(prev)
+        h = torch.stack(states, dim=1).numpy()
+    cache = [(x[:, t].copy(), (h0 if t == 0 else h[:, t - 1]).copy(), U, W, b_h, h[:, t].copy())
+             for t in range(x.shape[1])]
+    return h, cache
+
+
+def _unpack_step(cache):
+    if not isinstance(cache, tuple | list) or len(cache) != 6:
+        raise ValueError("cache: expected the step cache (x_t, h_prev, U, W, b_h, h_t)")
+    return [np.asarray(a, dtype=np.float64) for a in cache]
+
+
+def reference_rnn_step_backward(dh_t, cache):
+    """Gradients of ``sum(h_t * dh_t)`` for one step, by torch autograd.
+
+    Args:
+        dh_t: upstream gradient (N, H); cache: ``(x_t, h_prev, U, W, b_h, h_t)``.
+
+    Returns:
+        ``(dx_t (N, D), dh_prev (N, H), dU (H, D), dW (H, H), db_h (H,))``.
+    """
+    import torch
+
+    x_t, h_prev, U, W, b_h, _ = _unpack_step(cache)
+    leaves = [t64(a, grad=True) for a in (x_t, h_prev, U, W, b_h)]
+    xt, hp, Ut, Wt, bt = leaves
+    out = torch.tanh(xt @ Ut.T + hp @ Wt.T + bt)
+    out.backward(t64(dh_t))
+    return tuple(numpy64(v.grad) for v in leaves)
+
+
+def _sequence_parts(cache):
+    if not isinstance(cache, list) or not cache:
+        raise ValueError("cache: expected the non-empty list of step caches of rnn_forward")
+    steps = [_unpack_step(c) for c in cache]
+    x = np.stack([s[0] for s in steps], axis=1)
+    _, h0, U, W, b_h, _ = steps[0]
+    return x, h0, U, W, b_h
+
+
+def torch_sequence_grads(dh, x, h0, U, W, b_h, detach_state: bool = False,
+                          first_step_params_only: bool = False):
+    """Autograd of ``sum(h * dh)``. ``detach_state`` cuts the path through h_prev at every
+    step (the gradient with the recurrent term forgotten); ``first_step_params_only`` lets
+    U, W, b_h receive gradient from step 1 only (a gradient that is overwritten, not summed,
+    while the loop runs backwards)."""
+    import torch
+
+    leaves = [t64(a, grad=True) for a in (x, h0, U, W, b_h)]
+    xt, h0t, Ut, Wt, bt = leaves
+    prev, states = h0t, []
+    for t in range(x.shape[1]):
+        if first_step_params_only and t > 0:
+            Ut_, Wt_, bt_ = Ut.detach(), Wt.detach(), bt.detach()
+        else:
+            Ut_, Wt_, bt_ = Ut, Wt, bt
+        prev_in = prev.detach() if (detach_state and t > 0) else prev
+        prev = torch.tanh(xt[:, t] @ Ut_.T + prev_in @ Wt_.T + bt_)
+        states.append(prev)
+    torch.stack(states, dim=1).backward(t64(dh))
+    return tuple(numpy64(v.grad) for v in leaves)
+
+
+def reference_rnn_backward(dh, cache):
+    """Gradients of ``sum(h * dh)`` for a whole sequence, by autograd through ``torch.nn.RNN``
+    (float64) with the weights copied in.
+
+    Args:
+        dh: gradient of the loss with respect to every state, as delivered by the output layer
+            (N, T, H); cache: the list of step caches of the forward pass.
+
+    Returns:
+        ``(dx (N, T, D), dh0 (N, H), dU (H, D), dW (H, H), db_h (H,))``.
+    """
+    import torch
+
+    x, h0, U, W, b_h = _sequence_parts(cache)
+    N, T, D = x.shape
+    H = W.shape[0]
+    rnn = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)  # torch's fused tanh RNN
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(t64(U))
+        rnn.weight_hh_l0.copy_(t64(W))
+        rnn.bias_ih_l0.copy_(t64(b_h))
+        rnn.bias_hh_l0.zero_()
+    xt, h0t = t64(x, grad=True), t64(h0, grad=True)
+    rnn(xt, h0t[None])[0].backward(t64(dh))
+    return (numpy64(xt.grad), numpy64(h0t.grad), numpy64(rnn.weight_ih_l0.grad),
+            numpy64(rnn.weight_hh_l0.grad), numpy64(rnn.bias_ih_l0.grad))
+
+
+def torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h):
+    """Gradients of one step without the tanh (a typical mistake), by torch."""
+    leaves = [t64(a, grad=True) for a in (x_t, h_prev, U, W, b_h)]
+    xt, hp, Ut, Wt, bt = leaves
+    (xt @ Ut.T + hp @ Wt.T + bt).backward(t64(dh))
+    return tuple(numpy64(v.grad) for v in leaves)
+
+
+def reference_grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5):
+    """Relative errors ``|a - n| / max(|a| + |n|, 1e-12)`` at ``n_checks`` entries of ``x``
+    drawn with ``rng``, the numerical derivatives ``n`` taken from
+    :func:`course_lib.gradcheck.numerical_gradient` (which differentiates every entry: slower,
+    but the course's tested implementation). Returns an array (n_checks,)."""
+    x = np.asarray(x)
+    numeric = gradcheck.numerical_gradient(f, x, eps)
+    flat = rng.integers(0, x.size, size=n_checks)
+    a, n = np.asarray(analytic).ravel()[flat], numeric.ravel()[flat]
+    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)

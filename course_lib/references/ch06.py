@@ -1,0 +1,101 @@
+"""References of lab 6: what its public checks compare with and what the lab falls back on when an
+exercise is unfinished (``use_or_reference``). Built on torch autograd for Jacobians and
+gradient norms through time, ``torch.nn.utils.clip_grad_norm_``, ``torch.linalg.qr`` and
+``torch.nn.init.orthogonal_``; none of them spells out the from-scratch NumPy code the exercises
+ask for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checks.bridge import numpy64, t64
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu")
+
+
+def _torch_activation(name: str):
+    import torch
+
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {name!r}")
+    return {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[name]
+
+
+def _torch_states(x, h0, U, W, b_h, activation="tanh", requires_grad=False):
+    """Hidden states ``[h(0), ..., h(T)]`` as float64 torch tensors; with ``requires_grad``
+    every state keeps its gradient after a backward pass."""
+
+    g = _torch_activation(activation)
+    x, U, W, b_h = (t64(a) for a in (x, U, W, b_h))
+    h = t64(h0, grad=requires_grad)
+    states = [h]
+    for t in range(x.shape[0]):
+        h = g(U @ x[t] + W @ h + b_h)
+        if requires_grad:
+            h.retain_grad()
+        states.append(h)
+    return states
+
+
+def reference_jacobian_product(x, h0, U, W, b_h, k):
+    """``dh(T)/dh(k)`` (H, H) of a tanh RNN, computed by torch autograd (float64)."""
+    import torch
+
+    x_t = t64(x)
+    U_t, W_t, b_t = (t64(a) for a in (U, W, b_h))
+    h_k = _torch_states(x[:k], h0, U, W, b_h)[-1] if k > 0 else torch.tensor(
+        np.asarray(h0, dtype=np.float64))
+
+    def later_state(h):
+        for t in range(k, x_t.shape[0]):
+            h = torch.tanh(U_t @ x_t[t] + W_t @ h + b_t)
+        return h
+
+    return torch.autograd.functional.jacobian(later_state, h_k).numpy()
+
+
+def reference_gradient_norms(x, h0, U, W, b_h, g_T, activation="tanh"):
+    """``norms (T+1,)`` with ``norms[k] = |dL/dh(k)|`` for ``L = g_T . h(T)``, from torch
+    autograd (float64)."""
+    import torch
+
+    states = _torch_states(x, h0, U, W, b_h, activation, requires_grad=True)
+    loss = states[-1] @ t64(g_T)
+    loss.backward()
+    return np.array([float(torch.linalg.vector_norm(h.grad)) for h in states])
+
+
+def reference_clip_grad_norm(grads, max_norm):
+    """``(clipped list, total_norm)`` from ``torch.nn.utils.clip_grad_norm_`` applied to float64
+    copies of ``grads`` (the inputs are left unchanged)."""
+    import torch
+
+    params = []
+    for g in grads:
+        p = torch.zeros(np.shape(g), dtype=torch.float64, requires_grad=True)
+        p.grad = t64(g)
+        params.append(p)
+    total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return [numpy64(p.grad) for p in params], float(total)
+
+
+def reference_orthogonal_init(A, gain=1.0):
+    """``gain * Q`` where ``A = Q R`` with ``diag(R) > 0``, computed by torch: the orthogonal
+    matrix ``torch.nn.init.orthogonal_`` makes from the Gaussian matrix ``A`` (H, H)."""
+    import torch
+
+    q, r = torch.linalg.qr(t64(A))
+    return (q * torch.sign(torch.diagonal(r))).numpy() * gain
+
+
+def torch_orthogonal_draw(H: int, seed: int, gain: float = 1.0):
+    """``(A, Q)``: the Gaussian matrix ``torch.nn.init.orthogonal_`` draws for an (H, H) float64
+    tensor from a generator seeded with ``seed``, and the matrix it returns."""
+    import torch
+
+    A = torch.empty(H, H, dtype=torch.float64).normal_(
+        0, 1, generator=torch.Generator().manual_seed(seed))
+    Q = torch.nn.init.orthogonal_(torch.empty(H, H, dtype=torch.float64), gain=gain,
+                                  generator=torch.Generator().manual_seed(seed))
+    return A.numpy(), Q.numpy()
