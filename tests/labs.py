@@ -38,9 +38,9 @@ def fails_with(check, fn, *fragments) -> str:
 
 
 def _code_cells(lab: str) -> list[str]:
-    path = ROOT / "solutions" / lab / f"{lab}_lab.ipynb"
-    cells = json.loads(path.read_text())["cells"]
-    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    from course_tools.labspec import read_lab
+
+    return [cell.source for cell in read_lab(ROOT / "solutions" / lab / f"{lab}_lab.ipynb").cells]
 
 
 def master_functions(lab: str) -> dict:
