@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import gradcheck
-from course_lib.checks.bridge import numpy64, t64
+from course_lib.checks.bridge import holding, numpy64, t64
 
 
 def reference_rnn_forward(x, h0, U, W, b_h):
@@ -113,12 +113,8 @@ def reference_rnn_backward(dh, cache):
     x, h0, U, W, b_h = _sequence_parts(cache)
     N, T, D = x.shape
     H = W.shape[0]
-    rnn = torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64)  # torch's fused tanh RNN
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(t64(U))
-        rnn.weight_hh_l0.copy_(t64(W))
-        rnn.bias_ih_l0.copy_(t64(b_h))
-        rnn.bias_hh_l0.zero_()
+    rnn = holding(torch.nn.RNN(D, H, batch_first=True, dtype=torch.float64),  # fused tanh RNN
+                  weight_ih_l0=U, weight_hh_l0=W, bias_ih_l0=b_h, bias_hh_l0=None)
     xt, h0t = t64(x, grad=True), t64(h0, grad=True)
     rnn(xt, h0t[None])[0].backward(t64(dh))
     return (numpy64(xt.grad), numpy64(h0t.grad), numpy64(rnn.weight_ih_l0.grad),

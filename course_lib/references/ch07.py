@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks.bridge import t64
+from course_lib.checks.bridge import holding, t64
 
 
 def _lstm_cell(U, W, b):
@@ -17,13 +17,8 @@ def _lstm_cell(U, W, b):
     import torch
 
     H4, D = np.shape(U)
-    cell = torch.nn.LSTMCell(D, H4 // 4).double()
-    with torch.no_grad():
-        cell.weight_ih.copy_(t64(U))
-        cell.weight_hh.copy_(t64(W))
-        cell.bias_ih.copy_(t64(b))
-        cell.bias_hh.zero_()
-    return cell
+    return holding(torch.nn.LSTMCell(D, H4 // 4).double(), weight_ih=U, weight_hh=W, bias_ih=b,
+                   bias_hh=None)
 
 
 def _gru_cell(U, W, b_x, b_h):
@@ -31,13 +26,8 @@ def _gru_cell(U, W, b_x, b_h):
     import torch
 
     H3, D = np.shape(U)
-    cell = torch.nn.GRUCell(D, H3 // 3).double()
-    with torch.no_grad():
-        cell.weight_ih.copy_(t64(U))
-        cell.weight_hh.copy_(t64(W))
-        cell.bias_ih.copy_(t64(b_x))
-        cell.bias_hh.copy_(t64(b_h))
-    return cell
+    return holding(torch.nn.GRUCell(D, H3 // 3).double(), weight_ih=U, weight_hh=W, bias_ih=b_x,
+                   bias_hh=b_h)
 
 
 def reference_lstm_step_forward(x, h_prev, c_prev, U, W, b):
@@ -87,13 +77,8 @@ def torch_lstm(U, W, b):
     import torch
 
     H4, D = np.shape(U)
-    lstm = torch.nn.LSTM(D, H4 // 4, batch_first=True).double()
-    with torch.no_grad():
-        lstm.weight_ih_l0.copy_(t64(U))
-        lstm.weight_hh_l0.copy_(t64(W))
-        lstm.bias_ih_l0.copy_(t64(b))
-        lstm.bias_hh_l0.zero_()
-    return lstm
+    return holding(torch.nn.LSTM(D, H4 // 4, batch_first=True).double(), weight_ih_l0=U,
+                   weight_hh_l0=W, bias_ih_l0=b, bias_hh_l0=None)
 
 
 def reference_gru_step_forward(x, h_prev, U, W, b_x, b_h):
@@ -110,12 +95,8 @@ def torch_gru(U, W, b_x, b_h):
     import torch
 
     H3, D = np.shape(U)
-    gru = torch.nn.GRU(D, H3 // 3, batch_first=True).double()
-    with torch.no_grad():
-        for name, value in (("weight_ih_l0", U), ("weight_hh_l0", W), ("bias_ih_l0", b_x),
-                            ("bias_hh_l0", b_h)):
-            getattr(gru, name).copy_(t64(value))
-    return gru
+    return holding(torch.nn.GRU(D, H3 // 3, batch_first=True).double(), weight_ih_l0=U,
+                   weight_hh_l0=W, bias_ih_l0=b_x, bias_hh_l0=b_h)
 
 
 def reference_gru_forward(x, h0, U, W, b_x, b_h):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks.bridge import t64
+from course_lib.checks.bridge import holding, t64
 
 
 def torch_rnn(params_f, params_b=None):
@@ -19,15 +19,11 @@ def torch_rnn(params_f, params_b=None):
     U, _, _ = params_f
     H, D = np.shape(U)
     rnn = torch.nn.RNN(D, H, batch_first=True, bidirectional=params_b is not None).double()
-    with torch.no_grad():
-        for suffix, params in (("", params_f), ("_reverse", params_b)):
-            if params is None:
-                continue
+    for suffix, params in (("", params_f), ("_reverse", params_b)):
+        if params is not None:
             U, W, b = params
-            getattr(rnn, f"weight_ih_l0{suffix}").copy_(t64(U))
-            getattr(rnn, f"weight_hh_l0{suffix}").copy_(t64(W))
-            getattr(rnn, f"bias_ih_l0{suffix}").copy_(t64(b))
-            getattr(rnn, f"bias_hh_l0{suffix}").zero_()
+            holding(rnn, **{f"weight_ih_l0{suffix}": U, f"weight_hh_l0{suffix}": W,
+                            f"bias_ih_l0{suffix}": b, f"bias_hh_l0{suffix}": None})
     return rnn
 
 
