@@ -11,7 +11,8 @@ So the course never lets strict nbval compare them. A cell that prints one
   but does not compare what it prints).
 
 On a book page, ``glue=`` hands the value to MyST-NB's ``glue`` so the prose quotes the number
-the cell produced (``{glue:text}`name:.2f```) instead of a copy that drifts.
+the cell produced (``{glue:text}`name:.2f```) instead of a copy that drifts; :func:`glue` does
+the same for a number that is shown but claims nothing.
 
 When ``$COURSE_CLAIMS_LOG`` names a file, every claim appends one JSON line to it (where it ran,
 its name, value, bound and verdict): the portability matrix (``benchmarks/portability.py``)
@@ -26,7 +27,7 @@ import os
 from numbers import Real
 from pathlib import Path
 
-__all__ = ["ClaimFailed", "claim"]
+__all__ = ["ClaimFailed", "claim", "glue"]
 
 _BOUNDS = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
 
@@ -94,12 +95,34 @@ def claim(name: str, value, *, below: float | None = None, at_most: float | None
         with open(log, "a") as f:
             f.write(json.dumps(record) + "\n")
     if glue is not None:
-        from myst_nb import glue as _glue  # book pages only: MyST-NB is a [book] dependency
-
-        _glue(glue, number, display=False)
+        _glue_number(glue, number)
     if not ok:
         raise ClaimFailed(f"claim {name!r} does not hold: {shown:{fmt}} is not {text} "
                           f"(the text says it is; see the cell's output above)")
     if not quiet:
         print(f"{name}: {shown:{fmt}}  (claim {text}: holds)")
     return number
+
+
+def _plain(value):
+    """A NumPy or torch scalar (or one-element array) as a Python int or float."""
+    item = value.item() if hasattr(value, "item") else value  # np.float64 is a float: .item()
+    if type(item) in (bool, int, float):
+        return item
+    raise ValueError(f"glue: value {value!r} is not a real number")
+
+
+def _glue_number(name: str, value) -> None:
+    from myst_nb import glue as myst_glue  # book pages only: MyST-NB is a [book] dependency
+
+    myst_glue(name, _plain(value), display=False)
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Store a run-dependent number under ``name`` for a page's prose
+    (``{glue:text}`name:.3f```), without a claim. NumPy and torch scalars become Python numbers
+    first: MyST-NB formats a glued value from its text, and NumPy 2 writes ``np.float64(0.93)``,
+    which no format spec reads. ``display`` must stay False (the number belongs to the prose)."""
+    if display:
+        raise ValueError("glue: display=True would print the value in the cell; use print")
+    _glue_number(name, value)

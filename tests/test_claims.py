@@ -85,3 +85,24 @@ def test_glue_stores_the_value_for_the_prose(monkeypatch):
 def test_a_count_prints_as_an_integer(capsys):
     claim("captions wrong", np.int64(98), below=150, fmt="d")
     assert capsys.readouterr().out == "captions wrong: 98  (claim < 150: holds)\n"
+
+
+def test_glue_turns_numpy_and_torch_scalars_into_python_numbers(monkeypatch):
+    from course_lib.claims import glue
+
+    stored = {}
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: stored.update(
+        {name: (value, type(value), display)}))
+    glue("a", np.float64(0.25))
+    glue("b", np.int64(7))
+    glue("c", torch.tensor(0.5))
+    glue("d", 3)
+    assert stored == {"a": (0.25, float, False), "b": (7, int, False),
+                      "c": (0.5, float, False), "d": (3, int, False)}
+    assert f"{stored['a'][0]!r}" == "0.25"  # what MyST-NB's formatter reads (not np.float64(...))
+    with pytest.raises(ValueError, match="display"):
+        glue("e", 1.0, display=True)
+    with pytest.raises(ValueError, match="real"):
+        glue("f", "0.5")
