@@ -63,17 +63,24 @@ def _step_alternatives(x, h, U, W, b):
     def step(U_=U, W_=W, b_=b, activation="tanh"):
         return torch_elman_states(x[:, None], h, U_, W_, b_, activation)[:, 0]
 
+    return _weight_slips(step, U, W, b, "the previous state h_prev is ignored")
+
+
+def _weight_slips(compute, U, W, b, ignored_state: str) -> dict:
+    """The slips in the weights, bias and activation that a step and a loop share, each as
+    ``compute`` (a step or the whole loop, by torch) evaluates it; ``ignored_state`` names the
+    missing recurrent term."""
     alts = {
-        "the bias b_h is left out": step(b_=np.zeros_like(b)),
-        "the previous state h_prev is ignored": step(W_=np.zeros_like(W)),
-        "the tanh is left out": step(activation="identity"),
-        "a sigmoid is used instead of tanh": step(activation="sigmoid"),
-        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": step(W_=W.T),
+        "the bias b_h is left out": compute(b_=np.zeros_like(b)),
+        ignored_state: compute(W_=np.zeros_like(W)),
+        "the tanh is left out": compute(activation="identity"),
+        "a sigmoid is used instead of tanh": compute(activation="sigmoid"),
+        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": compute(W_=W.T),
     }
     if U.shape[0] == U.shape[1]:
-        alts["U is not transposed (x @ U instead of x @ U.T)"] = step(U_=U.T)
-        alts["U and W are not transposed"] = step(U_=U.T, W_=W.T)
-        alts["U and W are swapped"] = step(U_=W, W_=U)
+        alts["U is not transposed (x @ U instead of x @ U.T)"] = compute(U_=U.T)
+        alts["U and W are not transposed"] = compute(U_=U.T, W_=W.T)
+        alts["U and W are swapped"] = compute(U_=W, W_=U)
     return alts
 
 
@@ -107,21 +114,12 @@ def _forward_alternatives(x, h0, U, W, b):
     def run(U_=U, W_=W, b_=b, activation="tanh", start=h0, from_h0=False):
         return torch_elman_states(x, start, U_, W_, b_, activation, from_h0)
 
-    alts = {
+    return {
         "every step starts from h0 instead of the previous step's state": run(from_h0=True),
         "h0 is ignored (the loop starts from zeros)": run(start=np.zeros_like(h0)),
-        "the bias b_h is left out": run(b_=np.zeros_like(b)),
-        "the previous state is ignored (the recurrent term is left out)":
-            run(W_=np.zeros_like(W)),
-        "the tanh is left out": run(activation="identity"),
-        "a sigmoid is used instead of tanh": run(activation="sigmoid"),
-        "W is not transposed (h_prev @ W instead of h_prev @ W.T)": run(W_=W.T),
+        **_weight_slips(run, U, W, b,
+                        "the previous state is ignored (the recurrent term is left out)"),
     }
-    if U.shape[0] == U.shape[1]:
-        alts["U is not transposed (x @ U instead of x @ U.T)"] = run(U_=U.T)
-        alts["U and W are not transposed"] = run(U_=U.T, W_=W.T)
-        alts["U and W are swapped"] = run(U_=W, W_=U)
-    return alts
 
 
 @public_check("rnn_forward")
