@@ -3,8 +3,11 @@
 Expected values come from torch: autograd in float64 for the Jacobian product and for the
 gradient norms, ``torch.nn.utils.clip_grad_norm_`` for gradient-norm clipping and
 ``torch.nn.init.orthogonal_`` (given the same Gaussian draw) for orthogonal initialisation.
-The spectrum checks (orthogonality, singular values, eigenvalue moduli) are maths. Hidden tests
-call the same checks with other seeds.
+The spectrum checks (orthogonality, singular values, eigenvalue moduli) are maths. The wrong
+values the hints recognise come from torch too: autograd through an RNN whose values are right
+and whose gradient carries the slip (:func:`~course_lib.references.ch06.torch_slipped_jacobian`),
+so this module holds no NumPy forward or backward pass. Hidden tests call the same checks with
+other seeds.
 
 The recurrent network is the course's Elman network, batch-first in code, one sequence here:
 ``x (T, D)`` with ``x[t - 1]`` the input at step t, ``h0 (H,)``, ``U (H, D)``, ``W (H, H)``,
@@ -22,6 +25,8 @@ from course_lib.references.ch06 import (
     reference_gradient_norms,
     reference_jacobian_product,
     torch_orthogonal_draw,
+    torch_slipped_gradient_norms,
+    torch_slipped_jacobian,
 )
 
 # --- parameters and inputs of the checks ----------------------------------------------
@@ -37,18 +42,6 @@ def make_rnn_params(D: int, H: int, rng: np.random.Generator, scale: float = 1.0
 
 
 # --- helpers for the checks ------------------------------------------------------------------
-
-def _np_states(x, h0, U, W, b_h, activation="tanh"):
-    """States and pre-activations in NumPy, for building the wrong answers of the hints."""
-    g = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-         "relu": lambda a: np.maximum(a, 0)}[activation]
-    hs, As = [np.asarray(h0, dtype=np.float64)], [None]
-    for t in range(len(x)):
-        a = U @ x[t] + W @ hs[-1] + b_h
-        As.append(a)
-        hs.append(g(a))
-    return hs, As
-
 
 def _rnn_case(rng, scale=None):
     T = int(rng.integers(4, 9))
@@ -86,36 +79,28 @@ def check_jacobian_product(fn, seed: int = 0):
         _check_jacobian_case(fn, x, h0, U, W, b_h, k)
 
 
+_JACOBIAN_HINTS = {
+    "order": "the factors are multiplied in the wrong order (the latest step must stand on the "
+             "left)",
+    "W_T": "W is transposed (one step's Jacobian is diag(1 - h(i)**2) @ W)",
+    "swapped": "W and the diagonal factor are swapped (W @ diag(...) instead of diag(...) @ W)",
+    "prev_state": "the derivative uses the previous state h(i-1) instead of h(i)",
+    "pre_activation": "the derivative of tanh is evaluated on the pre-activation (1 - a**2 "
+                      "instead of 1 - tanh(a)**2)",
+    "no_derivative": "the derivative of tanh is left out (that is the linear RNN's W^(T-k))",
+}
+
+
 def _check_jacobian_case(fn, x, h0, U, W, b_h, k):
     T, H = len(x), len(h0)
-    hs, As = _np_states(x, h0, U, W, b_h)
     expected = reference_jacobian_product(x, h0, U, W, b_h, k)
     got = _call_copy(fn, x, h0, U, W, b_h, k)
-
-    def product(factor, reverse=False, steps=range(k + 1, T + 1)):
-        J = np.eye(H)
-        for i in steps:
-            J = J @ factor(i) if reverse else factor(i) @ J
-        return J
-
-    alternatives = {
-        "the factors are multiplied in the wrong order (the latest step must stand on the "
-        "left)": product(lambda i: np.diag(1 - hs[i] ** 2) @ W, reverse=True),
-        "W is transposed (one step's Jacobian is diag(1 - h(i)**2) @ W)":
-            product(lambda i: np.diag(1 - hs[i] ** 2) @ W.T),
-        "W and the diagonal factor are swapped (W @ diag(...) instead of diag(...) @ W)":
-            product(lambda i: W @ np.diag(1 - hs[i] ** 2)),
-        "the derivative uses the previous state h(i-1) instead of h(i)":
-            product(lambda i: np.diag(1 - hs[i - 1] ** 2) @ W),
-        "the derivative of tanh is evaluated on the pre-activation (1 - a**2 instead of "
-        "1 - tanh(a)**2)": product(lambda i: np.diag(1 - As[i] ** 2) @ W),
-        "the derivative of tanh is left out (that is the linear RNN's W^(T-k))":
-            product(lambda i: W),
-        "the product has one factor too many or too few (it has T - k factors, for steps "
-        "k+1 .. T)": product(lambda i: np.diag(1 - hs[i] ** 2) @ W, steps=range(k + 2, T + 1)),
-    }
-    if k == T:
-        alternatives = {}
+    alternatives = {}
+    if k < T:
+        alternatives = {hint: torch_slipped_jacobian(x, h0, U, W, b_h, k, slip)
+                        for slip, hint in _JACOBIAN_HINTS.items()}
+        alternatives["the product has one factor too many or too few (it has T - k factors, "
+                     "for steps k+1 .. T)"] = reference_jacobian_product(x, h0, U, W, b_h, k + 1)
     compare(f"dh(T)/dh(k) for T={T}, k={k}, H={H}", got, expected, atol=1e-10, rtol=1e-8,
             alternatives=alternatives)
 
@@ -136,38 +121,26 @@ def _check_norms_case(fn, x, h0, U, W, b_h, g_T, activation):
     T, H = len(x), len(h0)
     expected = reference_gradient_norms(x, h0, U, W, b_h, g_T, activation)
     got = _call_copy(fn, x, h0, U, W, b_h, g_T, activation=activation)
-    hs, As = _np_states(x, h0, U, W, b_h, activation)
-    deriv = {"tanh": lambda i: 1 - hs[i] ** 2,
-             "sigmoid": lambda i: hs[i] * (1 - hs[i]),
-             "relu": lambda i: (As[i] > 0).astype(float)}[activation]
 
-    def norms(step):
-        g, out = g_T.copy(), [np.linalg.norm(g_T)]
-        for i in range(T, 0, -1):
-            g = step(g, i)
-            out.append(np.linalg.norm(g))
-        return np.array(out[::-1])
-
-    def sig(a):
-        return 1 / (1 + np.exp(-a))
+    def norms(slip):
+        return torch_slipped_gradient_norms(x, h0, U, W, b_h, g_T, activation, slip)
 
     alternatives = {
         "the list is in reverse order (norms[k] belongs to step k, so norms[T] = |g_T|)":
             expected[::-1],
-        "W is not transposed in the backward step (use W.T @ (g * g'(a)))":
-            norms(lambda g, i: W @ (g * deriv(i))),
-        "the activation's derivative is left out": norms(lambda g, i: W.T @ g),
+        "W is not transposed in the backward step (use W.T @ (g * g'(a)))": norms("W_T"),
+        "the activation's derivative is left out": norms("no_derivative"),
     }
     if activation != "relu":
         alternatives["the derivative uses the previous state h(i-1) instead of h(i)"] = \
-            norms(lambda g, i: W.T @ (g * deriv(i - 1)))
+            norms("prev_state")
     if activation == "tanh":
         alternatives["tanh's derivative is evaluated on the pre-activation (1 - a**2)"] = \
-            norms(lambda g, i: W.T @ (g * (1 - As[i] ** 2)))
+            norms("pre_activation")
     if activation == "sigmoid":
         alternatives["the sigmoid's derivative is applied to the output "
                      "(sigma(h) * (1 - sigma(h)) instead of h * (1 - h))"] = \
-            norms(lambda g, i: W.T @ (g * sig(hs[i]) * (1 - sig(hs[i]))))
+            norms("sigmoid_of_output")
     compare(f"norms with activation={activation!r}, T={T}, H={H}", got, expected,
             atol=1e-10, rtol=1e-8, alternatives=alternatives)
 

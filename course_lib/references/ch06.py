@@ -99,3 +99,67 @@ def torch_orthogonal_draw(H: int, seed: int, gain: float = 1.0):
     Q = torch.nn.init.orthogonal_(torch.empty(H, H, dtype=torch.float64), gain=gain,
                                   generator=torch.Generator().manual_seed(seed))
     return A.numpy(), Q.numpy()
+
+
+# --- the slips the checks' hints name, built into torch graphs --------------------------------
+
+JACOBIAN_SLIPS = ("order", "W_T", "swapped", "prev_state", "pre_activation", "no_derivative")
+NORM_SLIPS = ("W_T", "no_derivative", "prev_state", "pre_activation", "sigmoid_of_output")
+
+
+def _slipped_step(h, x_t, U, W, b_h, activation, slip):
+    """One step whose value is the RNN's, ``g(U x + W h + b_h)``, and whose gradient with
+    respect to ``h`` is that of a typical slip: the value of ``g(a)`` with the gradient of a
+    ``path``, by ``g(a).detach() + path - path.detach()`` (torch tensors, float64)."""
+    import torch
+
+    a = U @ x_t + W @ h + b_h
+    value = _torch_activation(activation)(a)
+    if slip is None:
+        return value
+    a_, v_, h_ = a.detach(), value.detach(), h.detach()
+    slope = {"tanh": 1 - v_ ** 2, "sigmoid": v_ * (1 - v_), "relu": (a_ > 0).double()}[activation]
+    path = {
+        "order": lambda: W.T @ (slope * h),  # J_i^T: the product comes out transposed
+        "W_T": lambda: slope * (W.T @ h),
+        "swapped": lambda: W @ (slope * h),
+        "prev_state": lambda: {"tanh": 1 - h_ ** 2, "sigmoid": h_ * (1 - h_)}[activation] * (W @ h),
+        "pre_activation": lambda: (1 - a_ ** 2) * (W @ h),
+        "no_derivative": lambda: W @ h,
+        "sigmoid_of_output": lambda: torch.sigmoid(v_) * (1 - torch.sigmoid(v_)) * (W @ h),
+    }[slip]()
+    return value.detach() + path - path.detach()
+
+
+def torch_slipped_jacobian(x, h0, U, W, b_h, k, slip):
+    """``dh(T)/dh(k)`` (H, H) of a tanh RNN as a slip of ``JACOBIAN_SLIPS`` computes it (factors
+    in the wrong order, W transposed, ...), by torch autograd through :func:`_slipped_step`."""
+    import torch
+
+    x_t, U_t, W_t, b_t = (t64(a) for a in (x, U, W, b_h))
+    with torch.no_grad():
+        h_k = _torch_states(x[:k], h0, U, W, b_h)[-1] if k > 0 else t64(h0)
+
+    def later_state(h):
+        for t in range(k, x_t.shape[0]):
+            h = _slipped_step(h, x_t[t], U_t, W_t, b_t, "tanh", slip)
+        return h
+
+    J = torch.autograd.functional.jacobian(later_state, h_k).numpy()
+    return J.T.copy() if slip == "order" else J
+
+
+def torch_slipped_gradient_norms(x, h0, U, W, b_h, g_T, activation, slip):
+    """``norms (T+1,)`` of ``dL/dh(k)`` for ``L = g_T . h(T)`` as a slip of ``NORM_SLIPS``
+    computes them (W not transposed, the derivative left out, ...), by torch autograd."""
+    import torch
+
+    x_t, U_t, W_t, b_t = (t64(a) for a in (x, U, W, b_h))
+    h = t64(h0, grad=True)
+    states = [h]
+    for t in range(x_t.shape[0]):
+        h = _slipped_step(h, x_t[t], U_t, W_t, b_t, activation, slip)
+        h.retain_grad()
+        states.append(h)
+    (states[-1] @ t64(g_T)).backward()
+    return np.array([float(torch.linalg.vector_norm(s.grad)) for s in states])
