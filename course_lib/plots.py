@@ -50,31 +50,36 @@ def _labels(name: str, v, ncols: int) -> list[str]:
     return v
 
 
-def figure(title: str, xlabel: str, ylabel: str, ncols: int = 1, figsize=None):
-    """A new figure with ``ncols`` axes, each titled and labelled.
+def figure(title: str, xlabel: str, ylabel: str, ncols: int = 1, figsize=None,
+           nrows: int = 1):
+    """A new figure with ``nrows x ncols`` axes, each titled and labelled.
 
-    ``title``, ``xlabel`` and ``ylabel`` may be strings (shared) or sequences (one per axis).
+    ``title``, ``xlabel`` and ``ylabel`` may be strings (shared) or sequences (one per axis,
+    row by row).
 
     Returns:
-        ``(fig, ax)`` for one column, ``(fig, axes)`` otherwise.
+        ``(fig, ax)`` for one axis, ``(fig, axes)`` otherwise (``axes`` one-dimensional, row by
+        row).
     """
-    if isinstance(ncols, bool) or not isinstance(ncols, int | np.integer) or ncols < 1:
-        raise ValueError(f"ncols: expected an int >= 1, got {ncols!r}")
+    for name, n in (("ncols", ncols), ("nrows", nrows)):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"{name}: expected an int >= 1, got {n!r}")
+    n_axes = nrows * ncols
     # check every label before a figure exists, so a bad call leaves no stray figure behind
-    labels = [_labels(n, v, ncols) for n, v in (("title", title), ("xlabel", xlabel),
-                                                 ("ylabel", ylabel))]
+    labels = [_labels(n, v, n_axes) for n, v in (("title", title), ("xlabel", xlabel),
+                                                  ("ylabel", ylabel))]
     use_style()
     if figsize is None:
         w, h = STYLE["figure.figsize"]
-        figsize = (w * (1 if ncols == 1 else 0.75 * ncols), h)
-    fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
-    axes = axes[0]
+        figsize = (w * (1 if ncols == 1 else 0.75 * ncols), h * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
+    axes = axes.ravel()
     for ax, t, xl, yl in zip(axes, *labels, strict=True):
         ax.set_title(t)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
     fig.set_layout_engine("constrained")
-    return (fig, axes[0]) if ncols == 1 else (fig, axes)
+    return (fig, axes[0]) if n_axes == 1 else (fig, axes)
 
 
 def plot_curves(
@@ -116,6 +121,34 @@ def plot_curves(
         ax.set_yscale("log")
     ax.legend()
     return fig
+
+
+def heatmap(ax, values, label: str, colorbar=True, **imshow_kwargs):
+    """Draw the matrix ``values (rows, columns)`` into ``ax`` as an image, with a colour bar
+    that says what the colours mean: every heatmap of the course carries one.
+
+    Args:
+        ax: the axis (titled and labelled, e.g. by :func:`figure`).
+        values: array-like of shape (rows, columns).
+        label: what a colour stands for (the colour bar's label), e.g. "attention weight".
+        colorbar: True for a bar beside ``ax``; a sequence of axes for one bar shared by them
+            (draw the other panels with ``colorbar=False`` and the same ``vmin``/``vmax``);
+            False for none (only when another call draws the shared bar).
+        imshow_kwargs: passed to ``ax.imshow`` (``cmap``, ``vmin``, ``vmax``, ``aspect``...).
+
+    Returns:
+        The ``AxesImage``.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"values: expected a 2-D array, got shape {values.shape}")
+    _labels("label", label, 1)
+    image = ax.imshow(values, **imshow_kwargs)
+    ax.grid(False)
+    if colorbar is not False:
+        target = ax if colorbar is True else list(colorbar)
+        ax.figure.colorbar(image, ax=target, label=label)
+    return image
 
 
 def plot_linear_boundary(ax, w, b: float, X: np.ndarray, y: np.ndarray, title: str) -> None:

@@ -151,3 +151,39 @@ def test_use_style_is_idempotent():
     plots.use_style()
     assert first == {k: plt.rcParams[k] for k in ("figure.dpi", "axes.grid", "image.cmap")}
     assert first["figure.dpi"] == plots.STYLE["figure.dpi"]
+
+
+def test_heatmap_draws_the_matrix_with_a_labelled_colour_bar():
+    fig, ax = plots.figure("Weights", "input", "output")
+    M = np.arange(6.0).reshape(2, 3)
+    image = plots.heatmap(ax, M, "weight", cmap="Greys", vmin=0, vmax=5)
+    np.testing.assert_array_equal(image.get_array(), M)
+    assert image.get_clim() == (0, 5)
+    (bar,) = [a for a in fig.axes if a is not ax]
+    assert bar.get_ylabel() == "weight"
+
+
+def test_heatmap_one_bar_shared_by_several_panels_or_none():
+    fig, axes = plots.figure(["a", "b"], "x", "y", ncols=2)
+    plots.heatmap(axes[0], np.eye(2), "weight", colorbar=False)
+    plots.heatmap(axes[1], np.eye(2), "weight", colorbar=axes)
+    assert len(fig.axes) == 3
+
+
+@pytest.mark.parametrize("values, label, name", [(np.zeros(3), "w", "values"),
+                                                 (np.zeros((2, 2)), "", "label")])
+def test_heatmap_bad_input(values, label, name):
+    fig, ax = plots.figure("t", "x", "y")
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        plots.heatmap(ax, values, label)
+
+
+def test_figure_several_rows_are_labelled_row_by_row():
+    fig, axes = plots.figure(["a", "b", "c", "d"], "x", "y", ncols=2, nrows=2)
+    assert axes.shape == (4,) and len(fig.axes) == 4
+    assert [ax.get_title() for ax in axes] == ["a", "b", "c", "d"]
+    assert axes[2].get_subplotspec().rowspan.start == 1
+    with pytest.raises(ValueError, match=r"^title: expected 4 labels"):
+        plots.figure(["a", "b"], "x", "y", ncols=2, nrows=2)
+    with pytest.raises(ValueError, match=r"^nrows:"):
+        plots.figure("t", "x", "y", nrows=0)

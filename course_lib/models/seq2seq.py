@@ -42,8 +42,11 @@ def make_seq2seq(
     skipped with a packed sequence). Decoder: a ``nn.GRU`` whose state ``s`` starts at the
     encoder's final states (forward at the last real step, backward at the first) and reads the
     embedding of the previous token; with attention, the context ``c^(t)`` is computed from the
-    query ``s^(t-1)`` and the output layer reads ``[s^(t); c^(t)]`` (the context feeds the output,
-    as in Luong et al. 2015, not the recurrence, so teacher forcing runs all steps at once).
+    query ``s^(t-1)`` and the output layer reads ``[s^(t); c^(t)]``. That is a hybrid of the two
+    classic decoders: the query is Bahdanau et al.'s (2015) previous decoder state, but, as in
+    Luong et al. (2015), the context feeds only the output, not the recurrence (Luong et al. take
+    the query from the new state ``s^(t)`` and add a tanh layer and input feeding, which this
+    model leaves out), so teacher forcing runs all steps at once.
     Without attention (``attention=None``) the decoder sees the source only through its initial
     state: the fixed-vector bottleneck.
 
