@@ -2,7 +2,10 @@
 
 Expected values come from independent sources: scikit-learn's ``Perceptron`` for the learning
 rule, torch autograd (float64) for the MLP, and exact derivatives from torch for the
-directional-derivative check. Hidden tests call the same checks with other seeds.
+directional-derivative check. The wrong values the hints recognise come from the same
+references given other inputs (a zero bias, a point forced onto the wrong side) or from torch
+graphs with the slip built in, so this module holds no NumPy forward or backward pass. Hidden
+tests call the same checks with other seeds.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from course_lib.references.ch01 import (
     reference_mlp_backward,
     reference_mlp_forward,
     reference_perceptron_update,
+    torch_mlp_slip_scores,
+    torch_mlp_unmasked_grads,
 )
 
 # --- parameters and inputs of the checks ----------------------------------------------
@@ -79,14 +84,18 @@ def check_perceptron_update(fn, seed: int = 0):
         case = (f"for a point that is {'misclassified (or on the line)' if wrong_side else 'correctly classified'}"
                 f", y = {y:+d}, lr = {lr:.2f}")
         alternatives = {}
-        if leaves_out_b:
-            alternatives["the bias b is left out of the test y (w.x + b) <= 0"] = (
-                w + lr * y * x if y * (w @ x) <= 0 else w)
+        if leaves_out_b:  # scikit-learn's rule with b = 0 tests y (w.x) <= 0
+            alternatives["the bias b is left out of the test y (w.x + b) <= 0"] = \
+                reference_perceptron_update(w, 0.0, x, y, lr)[0]
+
+        def updated(y_=y, lr_=lr, w=w, x=x):  # the update, forced by a bias that misclassifies x
+            return reference_perceptron_update(w, -y_ * (abs(w @ x) + 1.0), x, y_, lr_)[0]
+
         compare(f"w_new {case}", w_new, w_exp, atol=1e-12, alternatives={
             **alternatives,
-            "the update is applied to correctly classified points": w + lr * y * x,
-            "the sign of the update is flipped (w - lr*y*x)": w - lr * y * x,
-            "the learning rate is left out": w + y * x,
+            "the update is applied to correctly classified points": updated(),
+            "the sign of the update is flipped (w - lr*y*x)": updated(y_=-y),
+            "the learning rate is left out": updated(lr_=1.0),
             "w is left unchanged": w,
         })
         compare(f"b_new {case}", b_new, np.asarray(b_exp), atol=1e-12,
@@ -106,14 +115,16 @@ def check_mlp_forward(fn, seed: int = 0):
         raise CheckFailed("return a tuple (scores, cache)")
     scores, _ = out
     expected, _ = reference_mlp_forward(X, params)
-    W1, b1, W2, b2 = (params[k] for k in PARAM_NAMES)
-    pre = X @ W1 + b1
+
+    def without(name):
+        return reference_mlp_forward(X, {**params, name: np.zeros_like(params[name])})[0]
+
     compare(f"scores for N={N}, D={D}, H={H}, K={K}", scores, expected, atol=1e-10, alternatives={
-        "the ReLU is left out": pre @ W2 + b2,
-        "the first bias b1 is left out": np.maximum(X @ W1, 0) @ W2 + b2,
-        "the second bias b2 is left out": np.maximum(pre, 0) @ W2,
-        "a sigmoid is used instead of the ReLU": (1 / (1 + np.exp(-pre))) @ W2 + b2,
-        "the ReLU is also applied to the scores": np.maximum(np.maximum(pre, 0) @ W2 + b2, 0),
+        "the ReLU is left out": torch_mlp_slip_scores(X, params, "identity"),
+        "the first bias b1 is left out": without("b1"),
+        "the second bias b2 is left out": without("b2"),
+        "a sigmoid is used instead of the ReLU": torch_mlp_slip_scores(X, params, "sigmoid"),
+        "the ReLU is also applied to the scores": np.maximum(expected, 0),
     })
 
 
@@ -149,19 +160,14 @@ def check_mlp_backward(fn, forward, seed: int = 0):
     if missing:
         raise CheckFailed(f"the returned dict lacks the key(s) {missing}")
     expected = reference_mlp_backward(dscores, (X, params))
-    hpre = X @ params["W1"] + params["b1"]
-    hid = np.maximum(hpre, 0)
-    no_mask = X.T @ (dscores @ params["W2"].T)
+    unmasked = torch_mlp_unmasked_grads(dscores, X, params)  # autograd, the mask left out
     for k in PARAM_NAMES:
         alts = {}
-        if k == "W2":
+        if k == "W2":  # dscores.T @ h is the transpose of the right product
             alts = {"the hidden activations are not transposed correctly (use h.T @ dscores)":
-                    dscores.T @ hid}
-        if k == "W1":
-            alts = {"the ReLU's derivative (the mask h > 0) is left out": no_mask}
-        if k == "b1":
-            alts = {"the ReLU's derivative (the mask h > 0) is left out":
-                    (dscores @ params["W2"].T).sum(0)}
+                    expected["W2"].T}
+        if k in ("W1", "b1"):
+            alts = {"the ReLU's derivative (the mask h > 0) is left out": unmasked[k]}
         if k in ("b1", "b2"):
             g = np.asarray(grads[k])
             if g.ndim == 2 and g.shape[0] == N:
