@@ -25,8 +25,8 @@ from course_lib.references.ch04 import (
     reference_rnn_backward,
     reference_rnn_forward,
     reference_rnn_step_backward,
-    torch_linear_step_grads,
     torch_sequence_grads,
+    torch_step_slip_grads,
 )
 
 GRAD_NAMES = ("dx", "dh_prev", "dU", "dW", "db_h")
@@ -66,13 +66,11 @@ def _check_bias_shape(grad, N):
 @public_check("rnn_step_backward")
 def check_rnn_step_backward(fn, seed: int = 0):
     """``rnn_step_backward(dh_t, cache) -> (dx_t, dh_prev, dU, dW, db_h)`` against torch."""
-    import torch
-
     rng = np.random.default_rng(seed)
     N, D, H = _sizes(rng)
     x_t, h_prev = rng.normal(size=(N, D)), np.tanh(rng.normal(size=(N, H)))
     U, W, b_h = _params(D, H, rng)
-    h, cache = reference_rnn_forward(x_t[:, None], h_prev, U, W, b_h)
+    _, cache = reference_rnn_forward(x_t[:, None], h_prev, U, W, b_h)
     cache = cache[0]
     dh = rng.normal(size=(N, H))
     frozen = [np.copy(a) for a in (dh, *cache)]
@@ -81,23 +79,23 @@ def check_rnn_step_backward(fn, seed: int = 0):
         raise CheckFailed("your function changed dh_t or the cache in place; compute new arrays "
                           "(e.g. da = dh_t * ..., not dh_t *= ...)")
     expected = reference_rnn_step_backward(dh, cache)
-    # wrong answers, from torch: the gradient at the pre-activation, and the tanh left out
-    a = t64(x_t @ U.T + h_prev @ W.T + b_h, grad=True)
-    torch.tanh(a).backward(t64(dh))
-    da = a.grad.numpy()
-    no_tanh = torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h)
-    h_t = h[:, 0]
+    # wrong answers, from torch autograd through a step with the slip built in
+
+    def slip(name):
+        return torch_step_slip_grads(dh, x_t, h_prev, U, W, b_h, name)
+
+    no_tanh = slip("no_tanh")
     alternatives = {
         "dx": {"the tanh derivative (1 - h_t**2) is left out": no_tanh[0]},
         "dh_prev": {"W is transposed (use da @ W, because h_prev enters as h_prev @ W.T)":
-                    da @ W.T,
+                    slip("W_T")[1],
                     "the tanh derivative (1 - h_t**2) is left out": no_tanh[1],
                     "the tanh derivative is taken at h_prev instead of h_t":
-                    (dh * (1 - h_prev ** 2)) @ W},
+                    slip("slope_at_h_prev")[1]},
         "dU": {"the tanh derivative (1 - h_t**2) is left out": no_tanh[2]},
-        "dW": {"the product is transposed (use da.T @ h_prev)": h_prev.T @ da,
+        "dW": {"the product is transposed (use da.T @ h_prev)": expected[3].T,
                "the tanh derivative (1 - h_t**2) is left out": no_tanh[3],
-               "h_t is used where h_prev belongs": da.T @ h_t},
+               "h_t is used where h_prev belongs": slip("h_t_for_h_prev")[3]},
         "db_h": {"the tanh derivative (1 - h_t**2) is left out": no_tanh[4]},
     }
     for name, got, want in zip(GRAD_NAMES, grads, expected, strict=True):
@@ -179,7 +177,9 @@ def check_grad_check_sparse(fn, seed: int = 0):
     every error must be tiny (below 1e-7: central differences with eps = 1e-5); with the
     gradient scaled by 1.1 every error is exactly 0.1 / 2.1 by the formula
     ``|a - n| / max(|a| + |n|, 1e-12)``; with the sign flipped every error is 1. ``x`` must be
-    restored."""
+    restored, and ``f`` evaluated twice per checked entry, ``2 * n_checks`` times in all: a
+    sparse check, not a full numerical gradient (such as :mod:`course_lib.gradcheck`'s, which
+    evaluates ``f`` twice at every entry of ``x``)."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -189,7 +189,10 @@ def check_grad_check_sparse(fn, seed: int = 0):
     f_torch(xt).backward()
     exact = numpy64(xt.grad)
 
+    calls = [0]
+
     def f():
+        calls[0] += 1
         with torch.no_grad():
             return float(f_torch(torch.tensor(x_work)))
 
@@ -199,6 +202,7 @@ def check_grad_check_sparse(fn, seed: int = 0):
              ("the exact gradient with its sign flipped", -exact, 1.0))
     for what, analytic, want in cases:
         x_work = x.copy()
+        calls[0] = 0
         errors = fn(f, x_work, analytic.copy(), n_checks, np.random.default_rng(seed + 1), 1e-5)
         if errors is None:
             raise CheckFailed("your function returned None (a missing `return`?)")
@@ -223,5 +227,11 @@ def check_grad_check_sparse(fn, seed: int = 0):
                               f"values between {errors.min():.6f} and {errors.max():.6f}. "
                               "Hint: use |a - n| / max(|a| + |n|, 1e-12), a the analytic and "
                               "n the numerical derivative")
+        if calls[0] != 2 * n_checks:
+            full = (" (that is a full numerical gradient: x has "
+                    f"{x.size} entries)") if calls[0] >= 2 * x.size else ""
+            raise CheckFailed(f"with n_checks={n_checks}, f was called {calls[0]} times{full}; a "
+                              f"sparse check calls it twice per checked entry, {2 * n_checks} "
+                              "times: f(x + eps e_i) and f(x - eps e_i)")
 
 

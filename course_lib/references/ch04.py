@@ -1,6 +1,7 @@
 """References of lab 4: what its public checks compare with and what the lab falls back on when an
 exercise is unfinished (``use_or_reference``). Built on the tanh RNN recomputed with torch and
-differentiated by autograd (also with a detached state or without the tanh, for the hints), and
+differentiated by autograd (also with a detached state, without the tanh or with another slip
+built into the graph, for the hints), and
 the sparse gradient check on :func:`course_lib.gradcheck.numerical_gradient`; none of them
 spells out the from-scratch NumPy code the exercises ask for.
 """
@@ -121,21 +122,49 @@ def reference_rnn_backward(dh, cache):
             numpy64(rnn.weight_hh_l0.grad), numpy64(rnn.bias_ih_l0.grad))
 
 
-def torch_linear_step_grads(dh, x_t, h_prev, U, W, b_h):
-    """Gradients of one step without the tanh (a typical mistake), by torch."""
+STEP_SLIPS = ("no_tanh", "W_T", "slope_at_h_prev", "h_t_for_h_prev")
+
+
+def torch_step_slip_grads(dh, x_t, h_prev, U, W, b_h, slip):
+    """Gradients ``(dx_t, dh_prev, dU, dW, db_h)`` of one step as a slip of ``STEP_SLIPS``
+    computes them, by torch autograd through a step whose gradient carries the slip
+    (``v.detach() + (w - w.detach())``: the value of ``v``, the gradient of ``w``):
+    ``"no_tanh"`` leaves the tanh out, ``"W_T"`` sends the gradient to h_prev through W.T,
+    ``"slope_at_h_prev"`` takes tanh's slope at h_prev instead of h_t, ``"h_t_for_h_prev"``
+    gives W the gradient of h_t @ W.T."""
+    import torch
+
     leaves = [t64(a, grad=True) for a in (x_t, h_prev, U, W, b_h)]
     xt, hp, Ut, Wt, bt = leaves
-    (xt @ Ut.T + hp @ Wt.T + bt).backward(t64(dh))
-    return tuple(numpy64(v.grad) for v in leaves)
+    recurrent = hp @ Wt.T
+    if slip == "W_T":
+        recurrent = recurrent.detach() + (hp @ Wt - (hp @ Wt).detach())
+    elif slip == "h_t_for_h_prev":
+        with torch.no_grad():
+            h_t = torch.tanh(xt @ Ut.T + recurrent + bt)
+        recurrent = recurrent.detach() + (h_t @ Wt.T - (h_t @ Wt.T).detach())
+    a = xt @ Ut.T + recurrent + bt
+    if slip == "no_tanh":
+        out = a
+    elif slip == "slope_at_h_prev":
+        out = torch.tanh(a).detach() + (a - a.detach()) * (1 - hp.detach() ** 2)
+    else:
+        out = torch.tanh(a)
+    out.backward(t64(dh))
+    return tuple(np.zeros(tuple(v.shape)) if v.grad is None else numpy64(v.grad) for v in leaves)
 
 
 def reference_grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5):
     """Relative errors ``|a - n| / max(|a| + |n|, 1e-12)`` at ``n_checks`` entries of ``x``
-    drawn with ``rng``, the numerical derivatives ``n`` taken from
-    :func:`course_lib.gradcheck.numerical_gradient` (which differentiates every entry: slower,
-    but the course's tested implementation). Returns an array (n_checks,)."""
+    drawn with ``rng``, each numerical derivative ``n`` taken by the course's tested
+    :func:`course_lib.gradcheck.numerical_gradient` on a one-entry view of ``x`` (so ``f`` is
+    evaluated twice per entry). Returns an array (n_checks,)."""
     x = np.asarray(x)
-    numeric = gradcheck.numerical_gradient(f, x, eps)
     flat = rng.integers(0, x.size, size=n_checks)
-    a, n = np.asarray(analytic).ravel()[flat], numeric.ravel()[flat]
+    numeric = []
+    for j in flat:
+        i = np.unravel_index(int(j), x.shape)
+        view = x[(*i[:-1], slice(i[-1], i[-1] + 1))] if x.ndim else x.reshape(1)
+        numeric.append(gradcheck.numerical_gradient(f, view, eps)[0])
+    a, n = np.asarray(analytic).ravel()[flat], np.array(numeric)
     return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)
