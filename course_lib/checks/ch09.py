@@ -94,9 +94,7 @@ def check_perplexity(fn, seed: int = 0):
         if got is not None and np.ndim(got) != 0:
             raise CheckFailed(f"return one number (the perplexity of all N*T predictions), got "
                               f"shape {np.shape(got)}")
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        nll = -np.take_along_axis(log_p, targets[..., None], axis=-1)[..., 0]
+        nll = _torch_token_nll(logits, targets)  # per token, for the hints
         case = "large logits (subtract the maximum before exp)" if shift else "ordinary logits"
         compare(f"perplexity for {case}, N={N}, T={T}, K={K}", got, np.asarray(expected),
                 atol=0.0, rtol=1e-9, alternatives={
@@ -109,6 +107,18 @@ def check_perplexity(fn, seed: int = 0):
                     "the logits are used as log-probabilities without log-softmax": np.asarray(
                         np.exp(-np.take_along_axis(logits, targets[..., None], -1).mean())),
                 })
+
+
+def _torch_token_nll(logits, targets) -> np.ndarray:
+    """The cross-entropy of every token ``(N, T)``, from ``torch.nn.functional.cross_entropy``
+    with ``reduction="none"``."""
+    import torch
+
+    K = logits.shape[-1]
+    nll = torch.nn.functional.cross_entropy(
+        torch.from_numpy(np.array(logits, dtype=np.float64)).reshape(-1, K),
+        torch.from_numpy(np.array(targets, dtype=np.int64)).reshape(-1), reduction="none")
+    return nll.reshape(np.shape(targets)).numpy()
 
 
 def _latent_case(rng):
@@ -146,13 +156,18 @@ def check_reparameterise(fn, seed: int = 0):
         raise CheckFailed(f"return a torch tensor, got {type(z).__name__}")
     expected = reference_reparameterise(mu, log_var, eps)
     mu_, lv_, e_ = (t.detach().numpy() for t in (mu, log_var, eps))
+
+    def z_of(log_var_):  # the reference given another log-variance, for the hints
+        with torch.no_grad():
+            return reference_reparameterise(mu, log_var_, eps).numpy()
+
     compare(f"z for N={N}, m={m}", z.detach().numpy(), expected.detach().numpy(), atol=1e-10,
             alternatives={
                 "exp(log_var) (the variance) multiplies eps instead of the standard deviation "
-                "exp(log_var / 2)": mu_ + np.exp(lv_) * e_,
+                "exp(log_var / 2)": z_of(2 * log_var),
                 "log_var itself multiplies eps": mu_ + lv_ * e_,
                 "eps is ignored": mu_,
-                "exp(-log_var / 2) is used (the sign of the exponent)": mu_ + np.exp(-lv_ / 2) * e_,
+                "exp(-log_var / 2) is used (the sign of the exponent)": z_of(-log_var),
             })
     w = torch.tensor(rng.normal(size=(N, m)))
     got = _grads(z, (mu, log_var), w)
@@ -184,17 +199,18 @@ def check_kl_standard_normal(fn, seed: int = 0):
                 if kl.shape == (N, m) else "")
         raise CheckFailed(f"KL has shape {tuple(kl.shape)}, expected ({N},){hint}")
     expected = reference_kl_standard_normal(mu, log_var)
-    mu_, lv_ = mu.detach().numpy(), log_var.detach().numpy()
-    terms = 1 + lv_ - mu_**2 - np.exp(lv_)
-    compare(f"KL for N={N}, m={m}", kl.detach().numpy(), expected.detach().numpy(), atol=1e-10,
+    # the hints: maths on torch's KL (its m terms each hold a + 1/2), and torch's KL given
+    # log_var * 2 (what reading log_var as log(sigma) computes)
+    kl_ref = expected.detach().numpy()
+    with torch.no_grad():
+        kl_log_sigma = reference_kl_standard_normal(mu, 2 * log_var).numpy()
+    compare(f"KL for N={N}, m={m}", kl.detach().numpy(), kl_ref, atol=1e-10,
             alternatives={
-                "the factor 1/2 is missing": -terms.sum(-1),
-                "the sign is flipped": 0.5 * terms.sum(-1),
-                "the terms are averaged over the latent axis instead of summed":
-                    -0.5 * terms.mean(-1),
-                "log_var is treated as log(sigma) instead of log(sigma^2)":
-                    -0.5 * (1 + 2 * lv_ - mu_**2 - np.exp(2 * lv_)).sum(-1),
-                "the constant 1 is missing": -0.5 * (lv_ - mu_**2 - np.exp(lv_)).sum(-1),
+                "the factor 1/2 is missing": 2 * kl_ref,
+                "the sign is flipped": -kl_ref,
+                "the terms are averaged over the latent axis instead of summed": kl_ref / m,
+                "log_var is treated as log(sigma) instead of log(sigma^2)": kl_log_sigma,
+                "the constant 1 is missing": kl_ref + 0.5 * m,
             })
     w = torch.tensor(rng.normal(size=N))
     got = _grads(kl, (mu, log_var), w)
