@@ -18,6 +18,7 @@ from course_lib.references.ch11 import (
     reference_attention,
     reference_dot_product_attention_backward,
     reference_masked_softmax,
+    torch_additive_slip_scores,
 )
 
 # --- parameters and inputs of the checks ----------------------------------------------
@@ -62,8 +63,7 @@ def check_masked_softmax(fn, seed: int = 0):
     N, T_x = int(rng.integers(2, 5)), int(rng.integers(3, 8))
     r = rng.normal(0, 2, size=(N, T_x))
     _, _, mask, _ = make_attention_inputs(rng, N=N, T_x=T_x)
-    plain = np.exp(r - r.max(-1, keepdims=True))
-    plain /= plain.sum(-1, keepdims=True)
+    plain = reference_masked_softmax(r)  # the hints: torch's softmax without the mask
     masked_after = np.where(mask, plain, 0.0)
     compare(f"weights for scores of shape {r.shape} without a mask (mask=None)", fn(r.copy(), None),
             reference_masked_softmax(r), atol=1e-10)
@@ -134,12 +134,14 @@ def check_additive_attention(fn, seed: int = 0):
     r, a, c = _unpack3(fn(s_prev.copy(), h.copy(), p["W_s"].copy(), p["W_h"].copy(),
                           p["v"].copy(), mask.copy()), "additive attention")
     r_exp, a_exp, c_exp = reference_attention(s_prev, h, "additive", mask, p)
-    lin = (s_prev @ p["W_s"].T)[:, None, :] + h @ p["W_h"].T
+    no_state = reference_attention(s_prev, h, "additive", mask,
+                                   {**p, "W_s": np.zeros_like(p["W_s"])})[0]
     compare(f"additive scores r (N={N}, T_x={T_x}, H={H}, A={p['v'].size})", r, r_exp,
             atol=1e-10, alternatives={
-                "the tanh is left out": lin @ p["v"],
-                "the decoder state's term W_s s is left out": np.tanh(h @ p["W_h"].T) @ p["v"],
-                "a sigmoid is used instead of tanh": (1 / (1 + np.exp(-lin))) @ p["v"],
+                "the tanh is left out": torch_additive_slip_scores(s_prev, h, p, "identity"),
+                "the decoder state's term W_s s is left out": no_state,
+                "a sigmoid is used instead of tanh":
+                    torch_additive_slip_scores(s_prev, h, p, "sigmoid"),
             })
     compare("additive weights a", a, a_exp, atol=1e-10, alternatives={
         "the mask is ignored (padded steps get weight)": reference_masked_softmax(r_exp)})

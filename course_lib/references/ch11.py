@@ -58,11 +58,26 @@ def reference_attention(s_prev, h, score="dot", mask=None, params=None):
     elif score == "bilinear":
         r = torch.bmm(hh, (s @ t64(params["W_A"])).unsqueeze(2)).squeeze(2)
     else:
-        e = torch.tanh((s @ t64(params["W_s"]).T).unsqueeze(1) + hh @ t64(params["W_h"]).T)
-        r = e @ t64(params["v"])
+        r = _additive_scores(s, hh, params)
     a = torch.as_tensor(reference_masked_softmax(r.numpy(), mask))
     c = torch.bmm(a.unsqueeze(1), hh).squeeze(1)
     return r.numpy(), a.numpy(), c.numpy()
+
+
+def _additive_scores(s, hh, params, activation="tanh"):
+    """``v^T g(W_s s + W_h h)`` (N, T_x) in torch, ``g`` the tanh or, for the checks' hints,
+    ``"identity"`` or ``"sigmoid"``."""
+    import torch
+
+    g = {"tanh": torch.tanh, "identity": lambda u: u, "sigmoid": torch.sigmoid}[activation]
+    e = g((s @ t64(params["W_s"]).T).unsqueeze(1) + hh @ t64(params["W_h"]).T)
+    return e @ t64(params["v"])
+
+
+def torch_additive_slip_scores(s_prev, h, params, activation):
+    """Additive scores ``(N, T_x)`` with ``activation`` (``"identity"`` or ``"sigmoid"``) in
+    place of the tanh, by torch: what a slip computes (for the checks' hints)."""
+    return _additive_scores(t64(s_prev), t64(h), params, activation).numpy()
 
 
 # Typical slips in the backward pass of dot-product attention, as changes of the torch graph
