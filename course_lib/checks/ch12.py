@@ -19,6 +19,9 @@ from course_lib.references.ch12 import (
     reference_feature_grid,
     reference_masked_cross_entropy,
     reference_soft_attention,
+    torch_penalty_without_square,
+    torch_soft_attention_slip,
+    torch_token_nll,
 )
 
 # --- parameters and inputs of the checks ----------------------------------------------
@@ -54,11 +57,6 @@ def _scalar(out, what: str) -> float:
         raise CheckFailed(f"{what}: expected one number, got an array of shape {arr.shape} "
                           "(average over the tokens and the batch)")
     return float(arr.reshape(()))
-
-
-def _softmax(x, axis):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
 
 
 # --- checks ----------------------------------------------------------------------------------------
@@ -100,28 +98,33 @@ def check_soft_attention(fn, seed: int = 0):
     inputs = {"h": h, "s_prev": s_prev, "W_h": W_h, "W_s": W_s, "b": b, "v": v}
     r, a, c = unpack(call_on_copies(fn, inputs), 3, "(r, a, c) of scores, weights and context")
     r_exp, a_exp, c_exp = reference_soft_attention(h, s_prev, W_h, W_s, b, v)
-    pre = h @ W_h.T + (s_prev @ W_s.T)[:, None, :] + b  # (N, L, A) before the tanh
+    # the hints: the reference given zeros for a term, and torch graphs with the slip
+
+    def slip(name):
+        return torch_soft_attention_slip(h, s_prev, W_h, W_s, b, v, name)
+
     compare(f"scores r (N={N}, L={L}, D={D}, H={H}, A={A})", r, r_exp, atol=1e-10,
             alternatives={
-                "the tanh is left out": pre @ v,
+                "the tanh is left out": slip("identity"),
                 "the decoder state's term W_s s_prev is left out":
-                    np.tanh(h @ W_h.T + b) @ v,
-                "the bias b is left out": np.tanh(pre - b) @ v,
-                "a sigmoid is used instead of tanh": (1 / (1 + np.exp(-pre))) @ v,
+                    reference_soft_attention(h, s_prev, W_h, 0 * W_s, b, v)[0],
+                "the bias b is left out": reference_soft_attention(h, s_prev, W_h, W_s, 0 * b,
+                                                                   v)[0],
+                "a sigmoid is used instead of tanh": slip("sigmoid"),
             })
     compare("weights a (softmax of the scores over the L locations)", a, a_exp, atol=1e-10,
             alternatives={
                 "the softmax runs over the batch axis (axis 0) instead of the locations":
-                    _softmax(r_exp, 0),
+                    torch.softmax(t64(r_exp), dim=0).numpy(),
                 "the scores are divided by their sum instead of taking a softmax":
                     r_exp / r_exp.sum(1, keepdims=True),
                 "the softmax is taken over the A hidden units before multiplying by v":
-                    _softmax(np.tanh(pre), 2) @ v,
+                    slip("softmax_hidden"),
             })
     compare("context c", c, c_exp, atol=1e-10, alternatives={
         "the context is a plain average of the locations": h.mean(1),
         "the context sums the features weighted by the scores r instead of the weights a":
-            np.einsum("nl,nld->nd", r_exp, h),
+            torch.bmm(t64(r_exp).unsqueeze(1), t64(h)).squeeze(1).numpy(),
     })
     # the same computation by the attention layer of the chapter's captioner (no bias, D = H)
     with torch.random.fork_rng():  # leave the notebook's random state alone
@@ -151,10 +154,8 @@ def check_masked_cross_entropy(fn, seed: int = 0):
     N, T, K = logits.shape
     out = call_on_copies(fn, {"logits": logits, "targets": targets})
     expected = reference_masked_cross_entropy(logits, targets)
-    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    nll = -np.take_along_axis(logp, targets[..., None], -1)[..., 0]  # (N, T), padding too
+    nll = torch_token_nll(logits, targets)  # (N, T), padding too, from torch
     real = targets != PAD
-    logp_t = logits - np.log(np.exp(logits).sum(1, keepdims=True))  # softmax over time
     what = (f"masked cross-entropy of logits (N, T, K) = {logits.shape} with "
             f"{int(real.sum())} real tokens of {real.size}")
     compare(what, _scalar(out, what), expected,
@@ -167,7 +168,7 @@ def check_masked_cross_entropy(fn, seed: int = 0):
                     np.mean([nll[n][real[n]].mean() for n in range(N)]),
                 "the losses of the real tokens are summed, not averaged": nll[real].sum(),
                 "the softmax runs over the time axis instead of the vocabulary":
-                    -np.take_along_axis(logp_t, targets[..., None], -1)[..., 0][real].mean(),
+                    torch_token_nll(logits, targets, dim=1)[real].mean(),
             })
     big = logits * 300.0  # exp overflows without subtracting the maximum
     what = ("masked cross-entropy of large logits (up to about 2e3: subtract each row's "
@@ -186,26 +187,25 @@ def check_attention_penalty(fn, seed: int = 0):
     lam = float(rng.uniform(0.5, 2.0))
     N, T, L = alpha.shape
     out = call_on_copies(fn, {"alpha": alpha, "targets": targets}, call=lambda f, a, y: f(a, y, lam))
-    m = (targets != PAD)[..., None]
-    cov, cov_all = (alpha * m).sum(1), alpha.sum(1)  # (N, L)
-    per_step = ((1 - (alpha * m).sum(2)) ** 2)  # (N, T): the sum over locations, always 1
+    # the hints: maths on the torch reference (and the reference with no step masked)
+    expected = reference_attention_penalty(alpha, targets, lam)
+    unmasked = reference_attention_penalty(alpha, np.ones_like(targets), lam)
     what = f"penalty for weights (N, T, L) = {alpha.shape}, lam = {lam:.3f}"
-    compare(what, _scalar(out, what), reference_attention_penalty(alpha, targets, lam),
+    compare(what, _scalar(out, what), expected,
             atol=1e-10, alternatives={
                 "the padding steps are not masked (their weights count in the sum over t)":
-                    lam * ((1 - cov_all) ** 2).sum(1).mean(),
+                    unmasked,
+                # each real step's weights sum to 1 over l: (1 - 1)^2 = 0; a padded one's give 1
                 "the sums run over the wrong axis, sum_t (1 - sum_l m a)^2: each step's weights "
                 "already sum to 1 over the locations; sum over the steps t for each location":
-                    lam * per_step.sum(1).mean(),
+                    lam * (targets == PAD).sum(1).mean(),
                 "the sums run over the wrong axis, sum_t (1 - sum_l a)^2, which is always 0: "
                 "each step's weights already sum to 1 over the locations; sum over the steps t "
                 "for each location": 0.0,
-                "the penalty is summed over the batch, not averaged":
-                    lam * ((1 - cov) ** 2).sum(),
-                "the penalty is averaged over the locations too, not summed":
-                    lam * ((1 - cov) ** 2).mean(),
-                "lam is left out": ((1 - cov) ** 2).sum(1).mean(),
-                "the square is left out": lam * np.abs(1 - cov).sum(1).mean(),
+                "the penalty is summed over the batch, not averaged": N * expected,
+                "the penalty is averaged over the locations too, not summed": expected / L,
+                "lam is left out": expected / lam,
+                "the square is left out": torch_penalty_without_square(alpha, targets, lam),
             })
     compare("penalty with lam = 0", _scalar(fn(alpha.copy(), targets.copy(), 0.0), "lam = 0"),
             0.0, atol=1e-12)

@@ -27,12 +27,51 @@ def reference_soft_attention(h, s_prev, W_h, W_s, b, v):
     """
     import torch
 
-    hh, s = t64(h), t64(s_prev)
-    e = torch.tanh(hh @ t64(W_h).T + (s @ t64(W_s).T).unsqueeze(1) + t64(b))
-    r = e @ t64(v)
+    hh = t64(h)
+    r = _hidden(h, s_prev, W_h, W_s, b) @ t64(v)
     a = torch.softmax(r, dim=1)
     c = torch.bmm(a.unsqueeze(1), hh).squeeze(1)
     return r.numpy(), a.numpy(), c.numpy()
+
+
+def _hidden(h, s_prev, W_h, W_s, b, activation="tanh"):
+    """``g(W_h h + W_s s_prev + b)`` (N, L, A) in torch, ``g`` the tanh or, for the checks'
+    hints, ``"identity"`` or ``"sigmoid"``."""
+    import torch
+
+    g = {"tanh": torch.tanh, "identity": lambda u: u, "sigmoid": torch.sigmoid}[activation]
+    return g(t64(h) @ t64(W_h).T + (t64(s_prev) @ t64(W_s).T).unsqueeze(1) + t64(b))
+
+
+def torch_soft_attention_slip(h, s_prev, W_h, W_s, b, v, slip):
+    """What a slip of soft attention computes, by torch (for the checks' hints): the scores
+    ``(N, L)`` with ``slip`` ``"identity"`` or ``"sigmoid"`` in place of the tanh, or with
+    ``"softmax_hidden"`` the weights of a softmax over the A hidden units taken before ``v``."""
+    import torch
+
+    if slip == "softmax_hidden":
+        return (torch.softmax(_hidden(h, s_prev, W_h, W_s, b), dim=2) @ t64(v)).numpy()
+    return (_hidden(h, s_prev, W_h, W_s, b, slip) @ t64(v)).numpy()
+
+
+def torch_token_nll(logits, targets, dim=-1):
+    """The cross-entropy of every token ``(N, T)`` (padding too) from torch's log-softmax over
+    ``dim`` (the vocabulary; ``dim=1``, over time, is a slip the hints name)."""
+    import torch
+
+    logp = torch.log_softmax(t64(logits), dim=dim)
+    index = torch.as_tensor(np.asarray(targets, dtype=np.int64))[..., None]
+    return (-logp.gather(-1, index)[..., 0]).numpy()
+
+
+def torch_penalty_without_square(alpha, targets, lam):
+    """The attention penalty with ``|1 - coverage|`` in place of its square, by torch (a slip
+    the hints name); a float."""
+    import torch
+
+    mask = t64(np.asarray(targets) != PAD)
+    coverage = (t64(alpha) * mask.unsqueeze(2)).sum(1)
+    return float(lam * torch.abs(1 - coverage).sum(1).mean())
 
 
 def reference_masked_cross_entropy(logits, targets):
