@@ -18,7 +18,6 @@ from course_lib.references.ch03 import (
     reference_masked_sequence_loss,
     torch_elman_states,
     torch_rnn,
-    torch_token_nll,
 )
 
 # --- parameters and inputs of the checks ----------------------------------------------
@@ -187,28 +186,27 @@ def check_masked_sequence_loss(fn, seed: int = 0):
             raise CheckFailed("your function changed logits in place; work on a copy")
         loss, dlogits = out
         exp_loss, exp_grad = reference_masked_sequence_loss(logits, y, mask)
-        # what the usual mistakes give, from torch's log_softmax
-        nll, P = torch_token_nll(logits, y)
-        nll2, _ = torch_token_nll(logits * mask[..., None], y)
+        # what the usual mistakes give: the torch reference without the mask (or given masked
+        # logits), and maths on its results
+        every_step = np.ones_like(mask)
+        unmasked_loss, unmasked_grad = reference_masked_sequence_loss(logits, y, every_step)
         n_valid = mask.sum()
         what = f"loss for N={N}, T={T}, K={K}, lengths {lengths.tolist()}"
         compare(what, np.asarray(loss, dtype=np.float64) if loss is not None else None,
                 np.asarray(exp_loss), atol=1e-10, rtol=1e-10, alternatives={
-                    "the mask is ignored (padded steps are counted)":
-                        np.asarray(nll.sum() / N),
+                    "the mask is ignored (padded steps are counted)": np.asarray(unmasked_loss),
                     "the loss is divided by the number of real steps instead of N":
-                        np.asarray((nll * mask).sum() / n_valid),
+                        np.asarray(exp_loss * N / n_valid),
                     "the loss is summed over the batch instead of averaged over N":
-                        np.asarray((nll * mask).sum()),
-                    "the loss is averaged over all N*T steps":
-                        np.asarray((nll * mask).sum() / (N * T)),
+                        np.asarray(exp_loss * N),
+                    "the loss is averaged over all N*T steps": np.asarray(exp_loss / T),
                     "the logits are masked instead of the per-step losses (a padded step "
-                    "then costs log K)": np.asarray(nll2.sum() / N),
+                    "then costs log K)": np.asarray(reference_masked_sequence_loss(
+                        logits * mask[..., None], y, every_step)[0]),
                 })
-        onehot = np.eye(K)[y]
         compare(f"dlogits for N={N}, T={T}, K={K}", dlogits, exp_grad, atol=1e-10, rtol=1e-10,
                 alternatives={
-                    "the padded steps get a gradient (multiply by the mask)": (P - onehot) / N,
-                    "the gradient is not divided by N": (P - onehot) * mask[..., None],
-                    "the sign is flipped (onehot - softmax)": (onehot - P) * mask[..., None] / N,
+                    "the padded steps get a gradient (multiply by the mask)": unmasked_grad,
+                    "the gradient is not divided by N": exp_grad * N,
+                    "the sign is flipped (onehot - softmax)": -exp_grad,
                 })

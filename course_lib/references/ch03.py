@@ -133,12 +133,3 @@ def torch_elman_states(x, h0, U, W, b_h, activation="tanh", from_h0=False):
         states.append(h)
     return numpy64(torch.stack(states, dim=1))
 
-
-def torch_token_nll(logits, y):
-    """Per-step ``-log softmax(logits)[y]`` ``(N, T)`` and the softmax ``(N, T, K)``, by
-    ``torch.log_softmax`` (float64), for the hints of the masked-loss check."""
-    import torch
-
-    logp = torch.log_softmax(t64(logits), dim=-1)
-    nll = -logp.gather(-1, torch.as_tensor(np.asarray(y, dtype=np.int64))[..., None])[..., 0]
-    return numpy64(nll), numpy64(logp.exp())
