@@ -22,9 +22,10 @@ from course_lib.references.ch09 import (
 
 
 def _softmax(s):
-    s = s - s.max(axis=-1, keepdims=True)
-    e = np.exp(s)
-    return e / e.sum(axis=-1, keepdims=True)
+    """``torch.softmax`` over the last axis, as a float64 array (for the hints)."""
+    import torch
+
+    return torch.softmax(torch.from_numpy(np.array(s, dtype=np.float64)), dim=-1).numpy()
 
 
 @public_check("sample_with_temperature")
