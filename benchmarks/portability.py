@@ -16,7 +16,7 @@ writes ``benchmarks/results/portability.md`` and ``.csv``: configuration x labs 
 and each claim's smallest and largest value over configurations and seeds beside its bound.
 
     .venv/bin/python benchmarks/portability.py                       # 4 configurations, seed 0
-    .venv/bin/python benchmarks/portability.py --seeds 0 1 2 3 4     # the full sweep (long)
+    .venv/bin/python benchmarks/portability.py --seeds 1 2 3 4 --out portability-seeds  # long
     .venv/bin/python benchmarks/portability.py --only ch04 ch11 --configs native aten-default \\
         --no-write                                                   # while working on a chapter
 
@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-labs", action="store_true", help="pages only")
     parser.add_argument("--no-write", action="store_true",
                         help="print the tables, do not write benchmarks/results/")
+    parser.add_argument("--out", default="portability",
+                        help="name of the tables in benchmarks/results/ (default: portability;"
+                             " the seed sweep writes portability-seeds)")
     args = parser.parse_args(argv)
     only = set(args.only) if args.only else None
     configs = [c for c in args.configs if c != "aten-avx2" or _has_avx2()]
@@ -183,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "portability.md").write_text(text)
-        write_csv(RESULTS / "portability.csv", claims)
+        (RESULTS / f"{args.out}.md").write_text(text)
+        write_csv(RESULTS / f"{args.out}.csv", claims)
     failed = any(v != "ok" for r in runs for v in {**r["labs"], **r["pages"]}.values())
     return 1 if failed else 0
 
