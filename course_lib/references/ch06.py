@@ -89,6 +89,15 @@ def reference_orthogonal_init(A, gain=1.0):
     return (q * torch.sign(torch.diagonal(r))).numpy() * gain
 
 
+def torch_qr(A):
+    """``(Q, R)`` of ``A`` from ``torch.linalg.qr``, the signs left as LAPACK returns them (for
+    the hints of the orthogonal-initialisation check)."""
+    import torch
+
+    q, r = torch.linalg.qr(t64(A))
+    return q.numpy(), r.numpy()
+
+
 def torch_orthogonal_draw(H: int, seed: int, gain: float = 1.0):
     """``(A, Q)``: the Gaussian matrix ``torch.nn.init.orthogonal_`` draws for an (H, H) float64
     tensor from a generator seeded with ``seed``, and the matrix it returns."""
