@@ -80,7 +80,7 @@ def check_perceptron_update(fn, seed: int = 0):
             raise CheckFailed("your function changed the input w in place; return a new array "
                               "(e.g. w_new = w + ...)")
         w_exp, b_exp = reference_perceptron_update(w, b, x, y, lr)
-        wrong_side = y * (w @ x + b) <= 0
+        wrong_side = b_exp != b  # the reference updated, so b moved by lr * y != 0
         case = (f"for a point that is {'misclassified (or on the line)' if wrong_side else 'correctly classified'}"
                 f", y = {y:+d}, lr = {lr:.2f}")
         alternatives = {}
