@@ -6,7 +6,21 @@
  * 2. Accessibility of what the theme and the widgets draw (found by axe-core in
  *    tests/test_browser.py): names for the slider handles, icon-only buttons, widget images,
  *    the sidebar's expand arrows, and search buttons whose label hid their visible text.
+ *
+ * 3. Chapter numbers: _toc.yml numbers the Chapters part so that figures and equations restart
+ *    per chapter (Fig. 11.3); the page titles carry their number already, so the sidebar's
+ *    second copy ("7. 7. Gated units") is dropped here; registered first, it runs before item 2
+ *    (the headings' copy is hidden by course.css).
  */
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".bd-sidebar a.reference, nav a.reference").forEach((a) => {
+    const text = a.firstChild;
+    if (text && text.nodeType === Node.TEXT_NODE) {
+      text.textContent = text.textContent.replace(/^(\d+)\. (?=\1\. )/, "");
+    }
+  });
+});
+
 (function () {
   "use strict";
 
