@@ -7,7 +7,7 @@ no hand-written metadata:
   around the answer and defines a function; its id is that function's name plus ``_code``;
 * a **check cell** starts with ``# grade: <id> (<n> points)``, optionally followed by a rule:
   ``# grade: rnn_forward (3 points, numpy only)`` (the rule is parsed into
-  :attr:`GradeMarker.rule`; nothing enforces it yet). Its public part calls a
+  :attr:`GradeMarker.rule` and enforced by the grader: :mod:`course_tools.grading.rules`). Its public part calls a
   ``course_lib.checks`` function; ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``
   surround the hidden tests, which the student version does not contain;
 * every other code cell is given code (helpers, experiments).

@@ -257,3 +257,27 @@ def test_call_on_copies_returns_output_and_catches_in_place_changes():
         call_on_copies(mutate, {"x": x})
     assert np.array_equal(x, np.arange(3.0))  # the caller's array is untouched
     assert call_on_copies(lambda a: a.sum(), {"x": x}, call=lambda f, *a: f(*a) + 1) == 4.0
+
+
+def test_a_check_handed_the_reference_says_it_is_not_your_code(capsys):
+    from course_lib.checks.ch03 import check_rnn_forward
+    from course_lib.references import Unavailable
+    from course_lib.references.ch03 import reference_rnn_forward
+
+    check_rnn_forward(reference_rnn_forward)
+    assert "this is the course's reference (reference_rnn_forward), not your code" in \
+        capsys.readouterr().out
+    standin = Unavailable("course_lib.references.ch03", "reference_rnn_forward")
+    result = check_rnn_forward(standin, quiet=True)
+    assert not result and "not your code" in result.messages[0]
+
+
+def test_while_grading_use_or_reference_returns_the_students_function(monkeypatch, capsys):
+    from course_lib.checks import use_or_reference
+
+    def mine(x):
+        raise NotImplementedError
+
+    monkeypatch.setenv("COURSE_GRADING", "1")
+    assert use_or_reference(mine, None, None, "thing") is mine
+    assert "use your thing" in capsys.readouterr().out

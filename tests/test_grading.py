@@ -104,18 +104,23 @@ def test_feedback_per_question(tiny_batch):
 def test_a_second_run_grades_only_what_changed(tiny_batch, tmp_path):
     results, out, subs = tiny_batch
     out, subs = shutil.copytree(out, tmp_path / "out"), shutil.copytree(subs, tmp_path / "subs")
-    again = grading.grade_folder(subs, "tiny", out, roster=["absent"], workers=2,
-                                 solutions=FIXTURES, show_progress=False)
+    again = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
+                                 workers=2, solutions=FIXTURES, show_progress=False)
     assert again.graded == [] and "0 graded in this run" in again.summary
     assert {r.student: r.scores for r in again.results} == {s: r.scores for s, r in results.items()}
     _partial(subs / "honest.ipynb")  # the honest student hands in again, now with a mistake
-    batch = grading.grade_folder(subs, "tiny", out, roster=["absent"], workers=2,
-                                 solutions=FIXTURES, show_progress=False)
+    batch = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
+                                 workers=2, solutions=FIXTURES, show_progress=False)
     again = {r.student: r for r in batch.results}
     assert batch.graded == ["honest"]
     assert again["honest"].scores == pytest.approx({**FULL, "square": 0})
     rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
     assert rows["honest"]["total"] == "3" and rows["nested"]["total"] == "5"
+    # other settings (here the policy of the from-scratch rules) are another key: all regraded
+    batch = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
+                                 workers=2, solutions=FIXTURES, show_progress=False,
+                                 policy="flag")
+    assert batch.graded == sorted(EXPECTED)
 
 
 def test_command_line_prints_a_summary(tmp_path, capsys):
@@ -160,29 +165,34 @@ def test_hidden_tests_and_student_names_come_from_the_master():
 
 # --- the sandbox ---------------------------------------------------------------------------
 
-def test_the_kernel_sees_no_course_files_no_network_and_is_unprivileged():
+def _in_sandbox(*codes: str, timeout: float = 30) -> list:
+    """Run each of ``codes`` in one sandboxed kernel; their outcomes."""
     slot = sandbox.acquire_slot()
     try:
         with sandbox.SandboxKernel(slot=slot) as kernel:
-            out = kernel.execute(
-                "import os, socket\n"
-                f"print(os.path.exists({str(ROOT / 'solutions')!r}), "
-                f"os.path.exists({str(ROOT / 'tests')!r}), os.getuid() == 0)\n"
-                "s = socket.socket()\n"
-                "s.settimeout(2)\n"
-                "print(s.connect_ex(('127.0.0.1', 22)) != 0)\n"
-                "open('/home/student/ok', 'w').write('writable')\n"
-                "import course_lib.checks.core\n"
-                "import importlib.util\n"  # the sandbox mounts course_lib only
-                "print(importlib.util.find_spec('course_tools') is None, "
-                f"os.path.exists({str(ROOT / 'course_tools')!r}), "
-                f"os.path.exists({str(ROOT / 'pyproject.toml')!r}))\n", timeout=30)
-            assert out.status == "ok", out.error
-            assert out.text.split() == ["False", "False", "False", "True", "True", "False", "False"]
-            out = kernel.execute(f"open({str(ROOT / 'course_lib' / 'x.py')!r}, 'w')", timeout=10)
-            assert out.status == "error" and "Read-only" in out.error
+            return [kernel.execute(code, timeout=timeout) for code in codes]
     finally:
         sandbox.release_slot(slot)
+
+
+def test_the_kernel_sees_no_course_files_no_network_and_is_unprivileged():
+    out, write = _in_sandbox(
+        "import os, socket\n"
+        f"print(os.path.exists({str(ROOT / 'solutions')!r}), "
+        f"os.path.exists({str(ROOT / 'tests')!r}), os.getuid() == 0)\n"
+        "s = socket.socket()\n"
+        "s.settimeout(2)\n"
+        "print(s.connect_ex(('127.0.0.1', 22)) != 0)\n"
+        "open('/home/student/ok', 'w').write('writable')\n"
+        "import course_lib.checks.core\n"
+        "import importlib.util\n"  # the sandbox mounts course_lib only
+        "print(importlib.util.find_spec('course_tools') is None, "
+        f"os.path.exists({str(ROOT / 'course_tools')!r}), "
+        f"os.path.exists({str(ROOT / 'pyproject.toml')!r}))\n",
+        f"open({str(ROOT / 'course_lib' / 'x.py')!r}, 'w')")
+    assert out.status == "ok", out.error
+    assert out.text.split() == ["False", "False", "False", "True", "True", "False", "False"]
+    assert write.status == "error" and "Read-only" in write.error
 
 
 def test_entering_a_started_kernel_starts_no_second_one():
@@ -362,3 +372,100 @@ def test_the_result_key_covers_every_course_lib_file_the_master_and_the_grader(t
     assert fingerprint(master, library, tools) != key
     assert grading.LabSpec("tiny", FIXTURES).fingerprint == fingerprint(TINY)
     assert {p.name for p in grader_files()} >= {"spec.py", "run.py", "wire.py", "labspec.py"}
+
+
+def test_the_result_key_covers_the_environment_and_the_settings(monkeypatch):
+    """Another installed distribution or other grading settings: stored results are stale."""
+    from course_tools.grading import spec as spec_module
+    from course_tools.grading.batch import result_key
+
+    spec = grading.LabSpec("tiny", FIXTURES)
+    key = result_key(spec, 60, None, "zero", None)
+    assert result_key(spec, 60, None, "zero", None) == key
+    assert len({key, result_key(spec, 30, None, "zero", None), result_key(spec, 60, 200, "zero", None),
+                result_key(spec, 60, None, "flag", None),
+                result_key(spec, 60, None, "zero", sandbox.Limits(processes=64))}) == 5
+    versions = spec_module._versions()
+    assert "nbgrader==" in versions and "torch 2.13.0" in versions
+    before = spec_module.fingerprint(TINY)
+    monkeypatch.setattr(spec_module, "_versions", lambda: versions + ", another-package==1.0")
+    assert spec_module.fingerprint(TINY) != before
+
+
+# --- the grading view: the references are not in the kernel --------------------------------
+
+def test_the_kernel_imports_every_course_lib_module_but_no_reference_runs_or_shows_its_code():
+    from course_tools.sandbox.view import grading_library, is_hidden
+
+    view = grading_library()
+    hidden = sorted(p.relative_to(view).as_posix() for p in view.rglob("*.py")
+                    if is_hidden(p.relative_to(view).as_posix()))
+    assert len(hidden) >= 11 and "references/ch03.py" in hidden
+    modules = sorted("course_lib." + p.relative_to(ROOT).with_suffix("").as_posix()
+                     .replace("/", ".").removeprefix("course_lib.")
+                     for p in (ROOT / "course_lib").rglob("*.py") if "__pycache__" not in p.parts)
+    modules = [m.removesuffix(".__init__") for m in modules]
+    (out,) = _in_sandbox(
+        "import importlib, inspect, os\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "import course_lib.references.ch03 as r, course_lib.checks.ch03 as c\n"
+        "source = open(r.__file__).read()\n"
+        "print('torch' in source, 'def reference_rnn_forward' in source,"
+        " os.environ['COURSE_GRADING'])\n"
+        "for f in (r.reference_rnn_forward, c.torch_rnn):\n"
+        "    try:\n"
+        "        f(1)\n"
+        "    except Exception as e:\n"
+        "        print(type(e).__name__)\n", timeout=120)
+    assert out.status == "ok", out.error
+    assert out.text.split() == ["False", "False", "1", "ReferenceUnavailable",
+                                "ReferenceUnavailable"]
+
+
+def test_links_are_refused_and_never_followed(tmp_path):
+    from course_tools.grading.run import read_submission
+
+    spec = grading.LabSpec("tiny", FIXTURES)
+    subs, outside = tmp_path / "subs", tmp_path / "outside"
+    subs.mkdir()
+    outside.mkdir()
+    (outside / "tiny.ipynb").write_bytes(TINY.read_bytes())
+    (subs / "ann.ipynb").symlink_to(outside / "tiny.ipynb")
+    (subs / "bob").symlink_to(outside, target_is_directory=True)
+    (subs / "cat.ipynb").hardlink_to(outside / "tiny.ipynb")
+    (subs / "dan.ipynb").write_bytes(TINY.read_bytes())
+    found = grading.find_submissions(subs)
+    assert set(found) == {"ann", "bob", "cat", "dan"}
+    for student, why in (("ann", "symbolic link"), ("bob", "symbolic link"), ("cat", "hard link")):
+        nb, r = read_submission(student, found[student], spec, subs)
+        assert nb is None and r.status == "unreadable" and why in r.message, (student, r.message)
+    nb, r = read_submission("dan", found["dan"], spec, subs)
+    assert r is None and nb is not None
+
+
+def test_the_grader_refuses_a_rule_it_does_not_know(tmp_path):
+    lab = tmp_path / "solutions" / "tiny"
+    lab.mkdir(parents=True)
+    (lab / "tiny.ipynb").write_text(TINY.read_text().replace("numpy only", "no loops"))
+    with pytest.raises(ValueError, match="grade marker of masked_softmax: rule"):
+        grading.LabSpec("tiny", tmp_path / "solutions")
+
+
+def test_a_broken_master_stops_the_batch_before_anything_is_stored(tmp_path):
+    """The preflight: the master itself must earn full marks in the sandbox (here its imports
+    work in the grader but not in the sandbox, as with a broken installation)."""
+    from course_tools.grading.run import PreflightFailed
+
+    lab = tmp_path / "solutions" / "tiny"
+    lab.mkdir(parents=True)
+    (lab / "tiny.ipynb").write_text(TINY.read_text().replace(
+        "from course_lib.checks.ch11 import check_masked_softmax",
+        "from course_lib.checks.ch11 import check_masked_softmax\\nimport course_tools.labspec"))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ann.ipynb").write_bytes(TINY.read_bytes())
+    with pytest.raises(PreflightFailed, match="No module named 'course_tools'"):
+        grading.grade_folder(subs, "tiny", tmp_path / "out", solutions=tmp_path / "solutions",
+                             show_progress=False, cell_timeout=10)
+    assert not list((tmp_path / "out" / "results").glob("*.json"))

@@ -27,6 +27,7 @@ TINY = FIXTURES / "tiny" / "tiny.ipynb"
 FULL = {"double": 1, "square": 2, "masked_softmax": 2}
 ZERO = {"double": 0, "square": 0, "masked_softmax": 0}
 DOUBLE, SQUARE, SOFTMAX = 1, 3, 6  # indices of the exercise cells in tiny.ipynb
+BUDGET = 25  # seconds of one whole submission (cells 10 s each, calls 10 s each)
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +63,26 @@ def _copy(path: Path):
 
 def _released(dest: Path, ctx: dict) -> None:
     dest.write_bytes(ctx["released"].read_bytes())
+
+
+def _link(dest: Path, ctx: dict) -> None:
+    """A submission that is a symbolic link to the master lab (archives can carry links)."""
+    dest.symlink_to(TINY)
+
+
+def _linked_folder(dest: Path, ctx: dict) -> None:
+    """A student folder that is a link to a folder outside the submissions, holding a copy of
+    the master."""
+    outside = ctx["outside"] / "tiny"
+    outside.mkdir(parents=True)
+    (outside / "tiny.ipynb").write_bytes(TINY.read_bytes())
+    dest.with_suffix("").symlink_to(outside, target_is_directory=True)
+
+
+def _hard_link(dest: Path, ctx: dict) -> None:
+    copy = ctx["outside"] / "hard.ipynb"
+    copy.write_bytes(TINY.read_bytes())
+    dest.hardlink_to(copy)
 
 
 def _huge(dest: Path, ctx: dict) -> None:
@@ -123,6 +144,64 @@ ATTACKS = {
         "_seen = [p for p in {secrets!r} if os.path.exists(p)]\n"
         "def double(x):\n"
         "    return 2 * x if not _seen else 'I can read ' + repr(_seen)\n")}), "graded", FULL),
+    # an answer that is not the student's: the course's reference, reached in every way the
+    # notebook and the library offer (the grading sandbox holds stand-ins that refuse to run)
+    "rebind_reference": (_edit(append={SOFTMAX: "masked_softmax = reference_masked_softmax"}),
+                         "graded", {**FULL, "masked_softmax": 0}),
+    "library_lookup": (_edit(replace={SOFTMAX: (
+        "import importlib\n"
+        "def masked_softmax(r, mask=None):\n"
+        "    checks = importlib.import_module('course_lib.checks.ch11')\n"
+        "    return getattr(checks, 'reference_' + 'masked_softmax')(r, mask)\n")}),
+        "graded", {**FULL, "masked_softmax": 0}),
+    "read_reference_source": (_edit(replace={SOFTMAX: (
+        "import inspect, course_lib.references.ch11 as _r\n"
+        "_source = inspect.getsource(_r)\n"
+        "def masked_softmax(r, mask=None):\n"
+        "    namespace = {{}}\n"
+        "    exec(_source, namespace)\n"
+        "    return namespace['reference_masked_softmax'](r, mask)\n")}),
+        "graded", {**FULL, "masked_softmax": 0}),
+    # right answers that break the exercise's rule (numpy only): zeroed, with the reason
+    "torch_inside": (_edit(replace={SOFTMAX: (
+        "def masked_softmax(r, mask=None):\n"
+        "    import torch\n"
+        "    t = torch.as_tensor(np.asarray(r, dtype=np.float64))\n"
+        "    if mask is not None:\n"
+        "        t = t.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool)), -torch.inf)\n"
+        "    return torch.softmax(t, dim=-1).numpy()\n")}),
+        "graded", {**FULL, "masked_softmax": 0}),
+    "torch_through_an_alias": (_edit(append={5: "import torch as _backend\n_soft = _backend.softmax"},
+                                     replace={SOFTMAX: (
+        "def _helper(t):\n"
+        "    return _soft(t, dim=-1)\n"
+        "def masked_softmax(r, mask=None):\n"
+        "    r = np.asarray(r, dtype=np.float64)\n"
+        "    if mask is not None:\n"
+        "        r = np.where(mask, r, -np.inf)\n"
+        "    return _helper(_backend.as_tensor(r)).numpy()\n")}),
+        "graded", {**FULL, "masked_softmax": 0}),
+    "trace_switched_off": (_edit(replace={SOFTMAX: (
+        "import sys as _s\n"
+        "_hide = getattr(_s, 'set' + 'profile')\n"
+        "_m = getattr(_s, 'mod' + 'ules')\n"
+        "def masked_softmax(r, mask=None):\n"
+        "    _hide(None)\n"
+        "    t = _m['tor' + 'ch'].as_tensor(np.asarray(r, dtype=np.float64))\n"
+        "    if mask is not None:\n"
+        "        t = t.masked_fill(~_m['tor' + 'ch'].as_tensor(np.asarray(mask, dtype=bool)),"
+        " float('-inf'))\n"
+        "    return t.softmax(-1).numpy()\n")}),
+        "graded", {**FULL, "masked_softmax": 0}),
+    # links are never followed
+    "link_to_master": (_link, "unreadable", None),
+    "linked_folder": (_linked_folder, "unreadable", None),
+    "hard_link": (_hard_link, "unreadable", None),
+    # every function loops forever: stopped by the submission's time budget
+    "all_loops": (_edit(replace={i: f"def {n}(*args, **kwargs):\n    while True:\n        pass\n"
+                                 for i, n in ((DOUBLE, "double"), (SQUARE, "square"),
+                                              (SOFTMAX, "masked_softmax"))}),
+                  "timed out", ZERO),
     # sabotage: the answers are right, the rest of the notebook misbehaves
     "looper": (_edit(append={DOUBLE: "while True:\n    pass"}), "timed out", FULL),
     "sigint_ignorer": (_edit(append={DOUBLE: (
@@ -176,6 +255,14 @@ ATTACKS = {
 }
 HONEST_VARIANTS = [
     {},
+    {5: ("import numpy as np\nimport torch  # imported, not used by the exercise\n\n"
+         "from course_lib.checks.ch11 import check_masked_softmax"),
+     SOFTMAX: ("def masked_softmax(r, mask=None):\n"
+               "    r = np.asarray(r, dtype=np.float64)\n"
+               "    if mask is not None:\n"
+               "        r = np.where(mask, r, -np.inf)\n"
+               "    e = np.exp(r - r.max(axis=-1, keepdims=True)) * (1 + np.tanh(0.0))\n"
+               "    return e / (e @ np.ones((e.shape[-1], 1)))\n")},
     {DOUBLE: "def double(x):\n    return x + x\n", SQUARE: "def square(x):\n    return x ** 2\n"},
     {SOFTMAX: ("def masked_softmax(r, mask=None):\n"
                "    w = np.exp(r - np.max(r, axis=-1, keepdims=True))\n"
@@ -202,7 +289,9 @@ def hostile_class(tmp_path_factory):
         "secrets": [str(ROOT / "solutions"), str(TINY), str(ROOT / "tests"), str(subs),
                     str(out), str(ROOT / "nbgrader_config.json")],
         "targets": [str(ROOT / "solutions"), str(FIXTURES), str(subs), str(out), str(ROOT)],
+        "outside": tmp / "outside",
     }
+    ctx["outside"].mkdir()
     for name, (make, *_) in ATTACKS.items():
         make(subs / f"{name}.ipynb", ctx)
     for i in range(20):
@@ -215,7 +304,7 @@ def hostile_class(tmp_path_factory):
     limits = sandbox.Limits(processes=128, memory_bytes=3 * 2 ** 30)
     results = grading.grade_folder(subs, "tiny", out, roster=["absent"], cell_timeout=10,
                                    workers=2, solutions=FIXTURES, show_progress=False,
-                                   limits=limits).results
+                                   limits=limits, budget=BUDGET).results
     after = _digest(subs, FIXTURES, *course)
     return {r.student: r for r in results}, out, before, after
 
@@ -238,6 +327,32 @@ def test_twenty_honest_submissions_get_full_marks_amid_the_attacks(hostile_class
     assert len(honest) == 20
     for student, r in honest.items():
         assert (r.status, r.scores) == ("graded", pytest.approx(FULL)), (student, r.message)
+
+
+def test_the_time_budget_stops_the_all_loops_submission(hostile_class):
+    results, out, *_ = hostile_class
+    r = results["all_loops"]
+    assert r.seconds <= BUDGET + 8, r.seconds  # the kernel is stopped within a second or so
+    assert "time budget of 25 s ran out" in r.message
+    assert "your check says: stopped: the submission's time budget ran out" in \
+        (out / "feedback" / "all_loops.txt").read_text()
+
+
+def test_rules_broken_are_flagged_with_their_reason(hostile_class):
+    results, out, *_ = hostile_class
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
+    for name, witness in (("torch_inside", "imports torch"), ("torch_through_an_alias", "_backend"),
+                          ("trace_switched_off", "trace was switched off"),
+                          ("library_lookup", "importlib"),
+                          ("rebind_reference", "course_lib.references.ch11")):
+        assert witness in results[name].flags["masked_softmax"], (name, results[name].flags)
+        assert rows[name]["flags"].startswith("masked_softmax: breaks the rule 'numpy only'")
+    assert "called torch" in results["torch_inside"].flags["masked_softmax"]  # the trace too
+    assert "zeroed: breaks the rule" in (out / "feedback" / "torch_inside.txt").read_text()
+    for name in ("honest", *(f"honest_{i:02d}" for i in range(20))):
+        assert results[name].flags == {} and rows[name]["flags"] == "", name
+    for name in ("link_to_master", "linked_folder", "hard_link"):
+        assert "link" in results[name].message, results[name].message
 
 
 def test_missing_submissions(hostile_class):

@@ -4,6 +4,7 @@ the same codec serves both sides; the kernel side answers calls, callbacks and g
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -45,7 +46,32 @@ def test_missing_functions_and_raised_exceptions_are_reported():
     call(_request(fn="no_such_function", id=1, args=wire.encode(()), kwargs=wire.encode({})))
     assert sent[-1] == {"missing": "no_such_function"}
     call(_request(fn="broken", id=2, args=wire.encode(()), kwargs=wire.encode({})))
-    assert sent[-1] == {"raised": "NotImplementedError", "message": "not yet"}
+    assert sent[-1] == {"raised": "NotImplementedError", "message": "not yet", "used": []}
+
+
+def test_a_traced_call_reports_torch_and_a_switched_off_trace_but_not_numpy():
+    import numpy as np
+    import torch
+
+    def plain(x):
+        return np.tanh(x) @ x.T, np.einsum("ij,ij->i", x, x)
+
+    def with_torch(x):
+        return torch.tanh(torch.from_numpy(x)).numpy()
+
+    def hider(x):
+        sys.setprofile(None)
+        return torch.as_tensor(x).numpy()
+
+    call, _, sent = _kernel({"plain": plain, "with_torch": with_torch, "hider": hider})
+    for i, name in enumerate(("plain", "with_torch", "hider")):
+        call(_request(fn=name, id=i, args=wire.encode((np.ones((2, 2)),)),
+                      kwargs=wire.encode({}), trace=True))
+        sent[-1]["name"] = name
+    plain_used, torch_used, hider_used = (s["used"] for s in sent[-3:])
+    assert plain_used == []
+    assert "torch.tanh" in torch_used and "torch.from_numpy" in torch_used
+    assert any("switched off" in u for u in hider_used)
 
 
 def test_callbacks_ask_the_grader_through_input(monkeypatch):

@@ -58,12 +58,16 @@ def test_the_sandbox_binds_course_lib_and_not_the_tools_or_the_repository(monkey
 
     monkeypatch.setattr(bwrap, "bwrap_path", lambda: "/usr/bin/bwrap")
     cmd = bwrap.command(bwrap.Limits(), None, tmp_path, tmp_path / "kernel.json")
-    bound = {cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind")}
-    assert str((ROOT / "course_lib").resolve()) in bound
-    assert str(bwrap.student_library()) == str((ROOT / "course_lib").resolve())
+    binds = {cmd[i + 2]: cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind")}
+    installed = str((ROOT / "course_lib").resolve())
+    assert str(bwrap.student_library()) == installed
+    # the grading view (references replaced by stand-ins) is what the kernel sees there
+    view = Path(binds[installed])
+    assert view.name == "course_lib" and view.parent.name.startswith("course-grading-view-")
+    assert "def reference_rnn_forward" not in (view / "references" / "ch03.py").read_text()
     python = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix)}  # a venv in ROOT
-    inside = [b for b in bound if Path(b).resolve().is_relative_to(ROOT.resolve())]
-    assert sorted(b for b in inside if b not in python) == [str((ROOT / "course_lib").resolve())]
+    inside = [b for b in binds.values() if Path(b).resolve().is_relative_to(ROOT.resolve())]
+    assert sorted(b for b in inside if b not in python) == []  # nothing else of the repository
 
 
 @pytest.mark.parametrize("name", ["wire.py", "kernel_side.py"])

@@ -32,6 +32,8 @@ def feedback_text(lab: str, r: Result) -> str:
             lines.append(f"      checked: {q.checked}")
             if q.diagnostic:
                 lines.append(f"      your check says: {q.diagnostic}")
+            if qid in r.flags:
+                lines.append(f"      from-scratch rule: {r.flags[qid]}")
         lines.append(f"  total: {_points(r)}")
     if r.cell_errors:
         lines.append("Cells that raised an error or were stopped:")
@@ -52,7 +54,9 @@ def _table(r: Result) -> str:
     rows = [_element("tr", *(_element("th", esc(h)) for h in TABLE_HEAD))]
     for qid, q in r.questions.items():
         cells = (qid, "passed" if q.passed else "not passed",
-                 f"{q.points:g} / {q.max_points:g}", q.checked, q.diagnostic)
+                 f"{q.points:g} / {q.max_points:g}", q.checked,
+                 q.diagnostic if qid not in r.flags or r.flags[qid] in q.diagnostic
+                 else f"{q.diagnostic} | from-scratch rule: {r.flags[qid]}")
         rows.append(_element("tr", *(_element("td", esc(c)) for c in cells),
                              cls="pass" if q.passed else "fail"))
     return _element("table", *rows)
@@ -70,22 +74,29 @@ def feedback_html(lab: str, r: Result) -> str:
 
 
 def write_csv(path: Path, results: list[Result], questions: list[str]) -> None:
-    """One row per student: status, one column per question, total, seconds, message."""
+    """One row per student: status, one column per question, total, seconds, message, flags
+    (the questions whose from-scratch rule was broken, each with its reason)."""
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "status", *questions, "total", "seconds", "message"])
+        writer.writerow(["student", "status", *questions, "total", "seconds", "message",
+                         "flags"])
         for r in sorted(results, key=lambda r: r.student):
             has_points = r.status in WITH_POINTS
             cells = [f"{r.scores.get(q, 0.0):g}" if has_points else "" for q in questions]
             total = f"{sum(r.scores.values()):g}" if has_points else ""
-            writer.writerow([r.student, r.status, *cells, total, f"{r.seconds:.2f}", r.message])
+            flags = " | ".join(f"{q}: {why}" for q, why in sorted(r.flags.items()))
+            writer.writerow([r.student, r.status, *cells, total, f"{r.seconds:.2f}", r.message,
+                             flags])
     tmp.replace(path)
 
 
 def summary(results: list[Result], n_graded_now: int, seconds: float, workers: int) -> str:
     counts = {s: sum(r.status == s for r in results) for s in STATUSES}
     line = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no submissions found"
+    flagged = sum(bool(r.flags) for r in results)
+    if flagged:
+        line += f"; {flagged} with a from-scratch rule broken (column flags)"
     now = [r for r in results if r.seconds]
     per = sum(r.seconds for r in now) / len(now) if now else 0.0
     return (f"{line}\n{n_graded_now} graded in this run, {len(results) - n_graded_now} reused; "

@@ -37,6 +37,7 @@ class Result:
     cell_errors: list[str] = field(default_factory=list)
     digest: str = ""
     fingerprint: str = ""
+    flags: dict[str, str] = field(default_factory=dict)  # question -> why its rule is broken
 
     @property
     def total(self) -> float | None:
@@ -70,6 +71,10 @@ def find_submissions(folder: Path) -> dict[str, Path | None]:
     found: dict[str, Path | None] = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            if entry.suffix == ".ipynb" or entry.is_dir():
+                found[student_id(entry.stem if entry.suffix == ".ipynb" else entry.name)] = entry
             continue
         if entry.is_file() and entry.suffix == ".ipynb":
             found[student_id(entry.stem)] = entry

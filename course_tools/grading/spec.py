@@ -7,18 +7,20 @@ import ast
 import builtins
 import hashlib
 import platform
+import sys
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path
 
 import nbformat
 
 from course_tools.authoring import annotate
+from course_tools.grading.rules import forbidden
 from course_tools.labspec import parse_cells
 from course_tools.paths import find_root
 from course_tools.sandbox.bwrap import student_library
 
-GRADER_VERSION = "3"  # bump when a change of the grader must regrade stored results
+GRADER_VERSION = "4"  # bump when a change of the grader must regrade stored results
 
 
 def master_notebook(lab: str, solutions: Path) -> Path:
@@ -39,20 +41,23 @@ def grader_files() -> list[Path]:
 
 
 def _versions() -> str:
-    found = [f"python {platform.python_version()}"]
+    """The Python, where it is installed and every installed distribution with its version."""
+    found = [f"python {platform.python_version()} at {Path(sys.prefix).resolve()}"]
     for package in ("numpy", "torch"):
         try:
             found.append(f"{package} {version(package)}")
         except PackageNotFoundError:
             found.append(f"{package} absent")
+    found += sorted({f"{d.metadata['Name']}=={d.version}" for d in distributions()
+                     if d.metadata and d.metadata['Name']})
     return ", ".join(found)
 
 
 def fingerprint(master: Path, library: Path | None = None,
                 tools: list[Path] | None = None) -> str:
     """A key of everything a grade depends on: the master lab, every ``.py`` of the installed
-    ``course_lib`` (``library``), the grader's own modules (``tools``), the Python, numpy and
-    torch versions and :data:`GRADER_VERSION`. Stored results with another key are regraded."""
+    ``course_lib`` (``library``), the grader's own modules (``tools``), the Python (and where
+    it is), every installed distribution's version and :data:`GRADER_VERSION`. Stored results with another key are regraded."""
     library = student_library() if library is None else Path(library)
     tools = grader_files() if tools is None else tools
     digest = hashlib.sha256()
@@ -77,7 +82,7 @@ class Question:
     points: float
     public: str      # the check cell without its first line and hidden tests
     hidden: str      # the hidden tests
-    rule: str | None = None  # the marker's rule, e.g. "numpy only" (not enforced yet)
+    rule: str | None = None  # the marker's rule, e.g. "numpy only" (grading.rules)
 
 
 class LabSpec:
@@ -94,6 +99,11 @@ class LabSpec:
         parsed = parse_cells(nb.cells, self.source)
         self.questions = [Question(c.qid, c.points, c.public, c.hidden, c.rule)
                           for c in parsed.checks]
+        for q in self.questions:
+            try:
+                forbidden(q.rule)
+            except ValueError as exc:
+                raise ValueError(f"{self.source.name}, grade marker of {q.qid}: {exc}") from None
         self.cell_ids = parsed.exercise_ids
         imports = []
         for cell in parsed.cells:

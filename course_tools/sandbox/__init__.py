@@ -26,6 +26,7 @@ in the kernel's file system at all.
 from course_tools.sandbox.bwrap import SANDBOX_UID_BASE, Limits, bwrap_path, kill_uid
 from course_tools.sandbox.errors import (
     BUILTIN_ERRORS,
+    BudgetExhausted,
     CallTimeout,
     KernelDied,
     SandboxError,
@@ -36,7 +37,7 @@ from course_tools.sandbox.rpc import KernelFunctions, write_back
 from course_tools.sandbox.slots import acquire_slot, release_slot
 from course_tools.sandbox.wire import MIME, RemoteRef, WireError, decode, encode
 
-__all__ = ["BUILTIN_ERRORS", "MIME", "SANDBOX_UID_BASE", "CallTimeout", "CellOutcome",
+__all__ = ["BUILTIN_ERRORS", "MIME", "BudgetExhausted", "SANDBOX_UID_BASE", "CallTimeout", "CellOutcome",
            "KernelDied", "KernelFunctions", "Limits", "RemoteRef", "SandboxError",
            "SandboxKernel", "StudentCodeError", "WireError", "acquire_slot", "bwrap_path",
            "decode", "encode", "kill_uid", "release_slot", "write_back"]

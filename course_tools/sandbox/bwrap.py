@@ -1,8 +1,9 @@
 """The bubblewrap command line of a sandboxed kernel, and its resource limits.
 
 bubblewrap (``bwrap``) gives the kernel its own mount, PID, network, IPC and UTS namespaces.
-It sees only the system (``/usr``, ``/etc``), the Python installation and ``course_lib`` (all
-read-only; not ``course_tools``, not the course's repository), a size-limited empty ``/tmp``
+It sees only the system (``/usr``, ``/etc``), the Python installation and the grading view of
+``course_lib`` (all read-only; not ``course_tools``, not the course's repository, not the
+references: :mod:`course_tools.sandbox.view`), a size-limited empty ``/tmp``
 and HOME (its working directory), and the folder of its ZeroMQ sockets. ``prlimit`` caps its
 address space, CPU time, file size, number of processes and of open files. When the grader
 runs as root, the kernel runs as the unprivileged uid ``SANDBOX_UID_BASE + slot``.
@@ -64,21 +65,35 @@ def student_library() -> Path:
     return Path(spec.origin).resolve().parent
 
 
-def _python_binds() -> list[str]:
-    """The Python installation and the ``course_lib`` package, read-only."""
+def _python_binds(library: Path | None = None) -> list[str]:
+    """The Python installation, read-only, and ``library`` (by default the grading view of
+    :mod:`course_tools.sandbox.view`) bound read-only where ``course_lib`` is installed, over
+    the real one: the kernel imports ``course_lib`` as usual and never sees the references."""
+    if library is None:
+        from course_tools.sandbox.view import grading_library
+
+        library = grading_library()
     roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-             Path(os.path.realpath(sys.executable)).parent.parent, student_library()}
+             Path(os.path.realpath(sys.executable)).parent.parent}
     args, made = [], set()
+
+    def parents_of(r: Path) -> None:
+        for parent in reversed(r.parents[:-1]):  # bwrap would make them 0700 (root only)
+            if parent not in made and not any(parent == b or b in parent.parents
+                                              for b in roots):
+                made.add(parent)
+                args.extend(["--perms", "0755", "--dir", str(parent)])
+
     for r in sorted(roots, key=lambda p: len(p.parts)):
         if any(parent in roots for parent in r.parents):
             continue  # already inside another bound folder
-        for parent in reversed(r.parents[:-1]):  # bwrap would make them 0700 (root only)
-            if parent not in made:
-                made.add(parent)
-                args += ["--perms", "0755", "--dir", str(parent)]
+        parents_of(r)
         args += ["--ro-bind", str(r), str(r)]
     if Path(sys.prefix) != Path(sys.prefix).resolve():
         args += ["--ro-bind", str(Path(sys.prefix).resolve()), sys.prefix]
+    installed = student_library()
+    parents_of(installed)
+    args += ["--ro-bind", str(library), str(installed)]
     return args
 
 
@@ -89,7 +104,8 @@ def kill_uid(uid: int) -> None:
                         "kill", "-KILL", "-1"], capture_output=True, timeout=30)
 
 
-def command(limits: Limits, uid: int | None, sockdir: Path, connection_file: Path) -> list[str]:
+def command(limits: Limits, uid: int | None, sockdir: Path, connection_file: Path,
+            library: Path | None = None) -> list[str]:
     """The command that starts the kernel of ``connection_file`` in the sandbox."""
     lim = limits
     cmd = ["prlimit", f"--as={lim.memory_bytes}", f"--cpu={lim.cpu_seconds}",
@@ -107,7 +123,7 @@ def command(limits: Limits, uid: int | None, sockdir: Path, connection_file: Pat
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/tmp",
             "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", HOME]
-    cmd += _python_binds()
+    cmd += _python_binds(library)
     cmd += ["--bind", str(sockdir), str(sockdir),
             "--chdir", HOME]
     if uid is not None:
@@ -124,4 +140,4 @@ def kernel_env() -> dict[str, str]:
             "HOME": HOME, "USER": "student", "LOGNAME": "student",
             "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-            "JPY_PARENT_PID": "", "TMPDIR": "/tmp"}
+            "JPY_PARENT_PID": "", "TMPDIR": "/tmp", "COURSE_GRADING": "1"}

@@ -17,6 +17,10 @@ class CallTimeout(RuntimeError):
     """A cell or a call ran past its time limit."""
 
 
+class BudgetExhausted(CallTimeout):
+    """The whole submission's wall-clock budget ran out (the kernel has been stopped)."""
+
+
 class StudentCodeError(Exception):
     """An exception raised by student code in the kernel (by a name that is not a builtin)."""
 

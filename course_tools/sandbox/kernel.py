@@ -120,8 +120,9 @@ class SandboxKernel:
         self.kc.control_channel.send(msg)
 
     def execute(self, code: str, timeout: float, stdin_hook=None,
-                keep_text: int = 4000) -> CellOutcome:
-        """Run ``code``; stop it after ``timeout`` seconds (interrupt, then kill)."""
+                keep_text: int = 4000, grace: float = 10) -> CellOutcome:
+        """Run ``code``; stop it after ``timeout`` seconds (interrupt, then kill the kernel
+        when it has not stopped ``grace`` seconds later)."""
         import zmq
 
         out = CellOutcome()
@@ -148,7 +149,7 @@ class SandboxKernel:
                 self.interrupt()
                 interrupted = True
                 out.status = "timed out" if out.status == "ok" else out.status
-                deadline = now + 10  # grace period for the interrupt
+                deadline = now + grace  # for the interrupt to work
             events = dict(poller.poll(200))
             if not events and not self.alive():
                 out.status = "died"

@@ -21,6 +21,62 @@ from pathlib import Path
 CALL, VJP = "__course_grader_call", "__course_grader_vjp"
 
 
+#: what a from-scratch rule forbids, by the top-level name of the package
+WATCHED = ("torch", "course_lib")
+MAX_USES = 20
+
+
+def tracer(own=None):
+    """A profile hook that records calls into the watched packages (Python functions by their
+    file, C functions by their module or their object's type) and ``sys.setprofile`` /
+    ``settrace`` calls that would switch it off; returns ``(hook, used)``. Runs in the kernel:
+    it imports nothing it watches. Events of the frame running the code object ``own`` (the
+    grader's own call) are ignored."""
+    import importlib.util
+    import os
+
+    folders = []
+    for name in WATCHED:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        for place in (spec.submodule_search_locations or []) if spec else []:
+            folders.append((os.path.realpath(place) + os.sep, name))
+            folders.append((place.rstrip(os.sep) + os.sep, name))
+    used: list[str] = []
+
+    def note(what: str) -> None:
+        if what not in used and len(used) < MAX_USES:
+            used.append(what)
+
+    def watched(module) -> bool:
+        return isinstance(module, str) and module.split(".")[0] in WATCHED
+
+    def hook(frame, event, arg):
+        if frame.f_code is own:
+            return
+        if event == "call":
+            filename = frame.f_code.co_filename
+            for folder, name in folders:
+                if filename.startswith(folder):
+                    rel = filename[len(folder):].rsplit(".", 1)[0].replace(os.sep, ".")
+                    note(f"{name}.{rel}.{frame.f_code.co_name}".replace(".__init__.", "."))
+                    break
+        elif event == "c_call":
+            module = getattr(arg, "__module__", None)
+            owner = getattr(arg, "__self__", None)
+            qualname = getattr(arg, "__qualname__", getattr(arg, "__name__", "?"))
+            if module == "sys" and qualname in ("setprofile", "settrace"):
+                note(f"sys.{qualname} (switches the grader's trace off)")
+            elif watched(module):
+                note(f"{module}.{qualname.split('.')[-1]}")
+            elif owner is not None and watched(type(owner).__module__):
+                note(f"{type(owner).__module__}.{qualname}")
+
+    return hook, used
+
+
 def install(user_ns: dict, wire, publish=None):
     """Return the kernel's ``(call, vjp)`` request handlers, which find the student's functions
     in ``user_ns`` and answer through ``publish(dict)`` (by default: display data of type
@@ -71,13 +127,23 @@ def install(user_ns: dict, wire, publish=None):
             publish({"missing": name})
             return
         current[0] = (args, kwargs)  # a callback shows the grader their current state
+        hook, used = tracer(call.__code__) if request.get("trace") else (None, [])
         try:
-            out = fn(*args, **kwargs)
+            if hook is not None:
+                sys.setprofile(hook)
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                if hook is not None:
+                    if sys.getprofile() is not hook:
+                        used.append("the grader's trace was switched off during the call")
+                    sys.setprofile(None)
         except BaseException as exc:
-            publish({"raised": type(exc).__name__, "message": str(exc)[:500]})
+            publish({"raised": type(exc).__name__, "message": str(exc)[:500], "used": used})
             return
         calls[request["id"]] = (out, grad_inputs(args, kwargs))
-        publish({"result": enc(out), "args": enc(tuple(args)), "kwargs": enc(dict(kwargs))})
+        publish({"result": enc(out), "args": enc(tuple(args)), "kwargs": enc(dict(kwargs)),
+                 "used": used})
 
     def vjp(request: str) -> None:
         import torch

@@ -5,11 +5,18 @@ changes back and make returned tensors differentiable through the kernel's own g
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 
 from course_tools.sandbox import kernel_side
-from course_tools.sandbox.errors import BUILTIN_ERRORS, CallTimeout, KernelDied, StudentCodeError
+from course_tools.sandbox.errors import (
+    BUILTIN_ERRORS,
+    BudgetExhausted,
+    CallTimeout,
+    KernelDied,
+    StudentCodeError,
+)
 from course_tools.sandbox.kernel import SandboxKernel
 from course_tools.sandbox.wire import CALLBACK_PREFIX, MAX_REPLY_BYTES, WireError, decode, encode
 
@@ -80,6 +87,10 @@ class KernelFunctions:
         self.installed = False
         self.calls = 0
         self._current: tuple | None = None  # the arguments of the call in progress
+        self.deadline: float | None = None  # time.monotonic() when the budget runs out
+        self.trace = False      # record what the calls use (kernel_side.tracer)
+        self.used: list[str] = []  # what they used since the last reset (the kernel's word)
+        self.exhausted = False  # the budget ran out (even if a check swallowed the error)
 
     def install(self) -> None:
         outcome = self.kernel.execute(kernel_side.bootstrap(), timeout=30)
@@ -121,7 +132,21 @@ class KernelFunctions:
     def _request(self, code: str) -> dict:
         if not self.installed:
             self.install()
-        outcome = self.kernel.execute(code, timeout=self.call_timeout, stdin_hook=self._stdin)
+        timeout, grace = self.call_timeout, 10.0
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self.exhausted = True
+                raise BudgetExhausted("the submission's time budget ran out")
+            if left < timeout:
+                timeout, grace = left, 1.0
+        outcome = self.kernel.execute(code, timeout=timeout, stdin_hook=self._stdin,
+                                      grace=grace)
+        if outcome.status == "timed out" and timeout < self.call_timeout:
+            self.exhausted = True
+            self.kernel.close_kernel()
+            raise BudgetExhausted("the submission's time budget ran out during a call of "
+                                  "your function")
         if outcome.status == "died" or not self.kernel.alive():
             raise KernelDied("the kernel died while running your function")
         if outcome.status == "timed out":
@@ -144,12 +169,18 @@ class KernelFunctions:
         call_id = self._ids
         request = json.dumps({"fn": name, "id": call_id,
                               "args": encode(tuple(args), self._callbacks),
-                              "kwargs": encode(dict(kwargs), self._callbacks)})
+                              "kwargs": encode(dict(kwargs), self._callbacks),
+                              "trace": self.trace})
         self._current = (args, kwargs)
         try:
             reply = self._request(f"{kernel_side.CALL}({request!r})")
         finally:
             self._current = None
+        used = reply.get("used")
+        if self.trace and isinstance(used, list):
+            for what in used[:kernel_side.MAX_USES + 1]:
+                if isinstance(what, str) and what[:200] not in self.used:
+                    self.used.append(what[:200])
         if "missing" in reply:
             raise NameError(f"name '{name}' is not defined in your notebook (was its cell "
                             "deleted, renamed or not run?)")
