@@ -217,3 +217,19 @@ def test_attention_on_image_marks_the_largest_weight(scenes):
     assert frame.get_xy() == (8.0, 4.0) and frame.get_width() == 4.0
     assert ax.get_title() == "red" and len(ax.images) == 2
     plt.close(fig)
+
+
+def test_attention_on_image_carries_a_colour_bar_alone_or_shared(scenes):
+    images, _ = scenes
+    weights = np.full(16, 1 / 16)
+    fig, ax = plt.subplots()
+    glow = captioning.attention_on_image(ax, images[0], weights, (4, 4))
+    (bar,) = [a for a in fig.axes if a is not ax]
+    assert bar.get_ylabel() == "attention weight" and glow.get_clim() == (0, 0.3)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 3)
+    for k, a in enumerate(axes):
+        captioning.attention_on_image(a, images[0], weights, (4, 4),
+                                      colorbar=axes if k == 2 else False)
+    assert len(fig.axes) == 4
+    plt.close(fig)

@@ -243,18 +243,26 @@ def words(tokens, vocab) -> list[str]:
 
 
 def attention_on_image(ax, image, weights, grid, title: str | None = None,
-                       vmax: float = 0.3) -> None:
+                       vmax: float = 0.3, colorbar=True):
     """Show where a captioner looks: the weights ``(L,)`` over a ``grid = (G_h, G_w)`` as a
     grey glow behind the shapes of ``image (3, S, S)`` (a scene on black, from
     :func:`course_lib.data.shape_scenes`): black for weight 0, white for ``vmax`` or more, each
     grid cell covering ``S/G_h x S/G_w`` pixels, smoothly interpolated. The shapes are drawn
-    slightly transparent over the glow; a white frame marks the cell with the largest weight."""
+    slightly transparent over the glow; a white frame marks the cell with the largest weight.
+
+    ``colorbar``: True draws a colour bar of the weights beside ``ax``; a sequence of axes draws
+    one bar shared by them (give the other panels ``colorbar=False``); False draws none.
+    Returns the ``AxesImage`` of the weights."""
     from matplotlib.patches import Rectangle
 
     image = np.asarray(image, dtype=np.float64).transpose(1, 2, 0)
     S = image.shape[0]
     w = np.asarray(weights, dtype=np.float64).reshape(grid)
-    ax.imshow(w, cmap="gray", vmin=0, vmax=vmax, extent=(0, S, S, 0), interpolation="bilinear")
+    glow = ax.imshow(w, cmap="gray", vmin=0, vmax=vmax, extent=(0, S, S, 0),
+                     interpolation="bilinear")
+    if colorbar is not False:
+        ax.figure.colorbar(glow, ax=ax if colorbar is True else list(colorbar),
+                           label="attention weight", extend="max")
     lit = (image.max(-1, keepdims=True) > 0) * 0.7
     ax.imshow(np.concatenate([image, lit], -1), extent=(0, S, S, 0), interpolation="nearest")
     r, c = np.unravel_index(int(np.argmax(w)), grid)
@@ -266,3 +274,4 @@ def attention_on_image(ax, image, weights, grid, title: str | None = None,
     ax.grid(False)
     if title is not None:
         ax.set_title(title)
+    return glow
