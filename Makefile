@@ -145,10 +145,11 @@ lab: install
 slides: install
 	$(PY) -m course_tools.slides --out _build/slides $(CHAPTERS)
 
+# GRADE_ARGS passes more options, e.g. GRADE_ARGS="--rules flag --budget 300".
 grade: install
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder LAB=ch01"; exit 2; }
 	@bash tests/install_grading.sh bubblewrap
-	$(PY) -m course_tools.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS)
+	$(PY) -m course_tools.grading "$(SUBMISSIONS)" --lab $(LAB) --out grades/$(LAB) --workers $(WORKERS) $(GRADE_ARGS)
 
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -1,6 +1,7 @@
 """Course benchmarks: how long things take on this machine, as a Markdown table and a CSV.
 
-    make bench                                   # every item except maketest (about 20 min)
+    make bench                                   # every item except maketest (about 45 min)
+    .venv/bin/python benchmarks/run.py --only attacks class   # grading under attack (long)
     .venv/bin/python benchmarks/run.py --only layers loops --repeat 3
     .venv/bin/python benchmarks/run.py --only maketest   # make test in a clean clone (long)
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import grading_attacks  # noqa: E402
 import layers  # noqa: E402
 import table  # noqa: E402
 import training  # noqa: E402
@@ -225,6 +227,30 @@ def bench_grading(repeat: int, lab: str = "ch01", n: int = 4,
     return rows
 
 
+def bench_attacks(repeat: int) -> list[dict]:
+    """The three attacks that once earned full marks, on every lab (benchmarks/grading_attacks)."""
+    rows = grading_attacks.attacks(grading_attacks.LABS)
+    stolen = [f"{r['lab']} {r['attack']}" for r in rows if not r["ok"]]
+    return [table.row(f"grading attacks: rebind to the reference, look-up through the library, "
+                      f"link to the master, on {len({r['lab'] for r in rows})} labs",
+                      sum(r["seconds"] for r in {r["lab"]: r for r in rows}.values()),
+                      note=(f"{len(rows)} attacks, {len(rows) - len(stolen)} earned nothing; "
+                            "the honest copies kept full marks" if not stolen else
+                            "POINTS STOLEN: " + ", ".join(stolen)))]
+
+
+def bench_class(repeat: int) -> list[dict]:
+    """30 submissions of lab 3, 5 of them looping forever, graded on every core."""
+    r = grading_attacks.grade_class()
+    return [table.row(f"grading a class: 30 submissions of {r['lab']}, 5 whose functions loop "
+                      "forever", r["seconds"], limit=("seconds", round(r["limit"], 0)),
+                      note=f"master {r['master_seconds']:.0f} s in the sandbox, budget "
+                           f"{r['per_budget']:.0f} s per submission, {r['full_marks']} full "
+                           f"marks, {r['timed_out']} timed out (the slowest looping one "
+                           f"{r['loops_max_seconds']:.0f} s); limit = 30 x master / cores x 1.5 "
+                           "+ 5 x budget")]
+
+
 def bench_install(repeat: int) -> list[dict]:
     stamp = ROOT / ".venv" / "install-seconds"
     if stamp.exists():
@@ -248,7 +274,8 @@ def bench_maketest(repeat: int) -> list[dict]:
 
 STEPS = {"install": bench_install, "labs": bench_labs, "pages": bench_pages,
          "book": bench_book, "layers": bench_layers, "loops": bench_loops,
-         "targets": bench_targets, "grading": bench_grading, "maketest": bench_maketest}
+         "targets": bench_targets, "grading": bench_grading, "class": bench_class,
+         "attacks": bench_attacks, "maketest": bench_maketest}
 DEFAULT = [name for name in STEPS if name != "maketest"]
 
 
