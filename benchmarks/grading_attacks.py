@@ -153,6 +153,30 @@ def grade_class(lab: str = "ch03", n: int = 30, loops: int = 5) -> dict:
                                      if s.startswith("loops"))}
 
 
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _measured() -> str:
+    return (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
+            f"`benchmarks/grading_attacks.py` on {os.cpu_count()} cores.\n\n")
+
+
+def attacks_table(rows: list[dict]) -> str:
+    lines = ["| lab | attack | status | points | honest copy | flags (start) | earned nothing |",
+             "|---|---|---|---:|---:|---|---|"]
+    lines += [f"| {r['lab']} | {r['attack']} | {r['status']} | {r['points']} | {r['honest']} | "
+              f"{r.get('flags', '')[:60]} | {'yes' if r['ok'] else 'NO'} |" for r in rows]
+    return "\n".join(lines)
+
+
+def class_table(r: dict) -> str:
+    return ("| class | seconds | limit | master in the sandbox | budget per submission | full marks | "
+            "timed out | slowest looping submission |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            f"| 30 of {r['lab']}, 5 looping | {r['seconds']:.0f} | {r['limit']:.0f} | "
+            f"{r['master_seconds']:.0f} | {r['per_budget']:.0f} | {r['full_marks']} | "
+            f"{r['timed_out']} | {r['loops_max_seconds']:.0f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["attacks", "class"])
@@ -160,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.what == "attacks":
         rows = attacks(args.labs)
+        (RESULTS / "grading-attacks.md").write_text(_measured() + attacks_table(rows) + "\n")
         return 0 if all(r["ok"] for r in rows) else 1
     r = grade_class()
     print(r)
+    (RESULTS / "grading-class.md").write_text(_measured() + class_table(r) + "\n")
     return 0 if r["seconds"] <= r["limit"] else 1
 
 

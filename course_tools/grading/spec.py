@@ -8,6 +8,7 @@ import builtins
 import hashlib
 import platform
 import sys
+import sysconfig
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path
@@ -48,7 +49,10 @@ def _versions() -> str:
             found.append(f"{package} {version(package)}")
         except PackageNotFoundError:
             found.append(f"{package} absent")
-    found += sorted({f"{d.metadata['Name']}=={d.version}" for d in distributions()
+    # the environment's own site-packages, not sys.path: importing some packages (setuptools'
+    # vendored ones) adds folders to sys.path, and the key must not change during a run
+    places = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+    found += sorted({f"{d.metadata['Name']}=={d.version}" for d in distributions(path=places)
                      if d.metadata and d.metadata['Name']})
     return ", ".join(found)
 
