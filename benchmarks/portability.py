@@ -154,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="portability",
                         help="name of the tables in benchmarks/results/ (default: portability;"
                              " the seed sweep writes portability-seeds)")
+    parser.add_argument("--append", action="store_true",
+                        help="add to the runs stored in <out>.json: a lab or page run again in the "
+                             "same configuration and seed replaces its stored result and claims;"
+                             " its seconds are added")
     args = parser.parse_args(argv)
     only = set(args.only) if args.only else None
     configs = [c for c in args.configs if c != "aten-avx2" or _has_avx2()]
@@ -161,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     page_stems = set() if args.no_pages else pages(only)
 
     runs, claims = [], []
+    state = RESULTS / f"{args.out}.json"
+    if args.append and state.exists():
+        stored = json.loads(state.read_text())
+        runs, claims = stored["runs"], stored["claims"]
     work = Path(tempfile.mkdtemp(prefix="portability-"))
     for config in configs:
         for seed in args.seeds:
@@ -173,33 +181,52 @@ def main(argv: list[str] | None = None) -> int:
             lab_result = run_labs(lab_paths, env, seed, work / f"labs-{config}-{seed}.xml")
             page_result = run_pages(page_stems, env)
             seconds = time.monotonic() - start
-            runs.append({"config": config, "seed": seed, "labs": lab_result,
-                         "pages": page_result, "seconds": seconds})
+            # a stored run of this configuration and seed keeps the labs and pages not run now
+            fresh = {"config": config, "seed": seed, "labs": lab_result, "pages": page_result,
+                     "seconds": seconds}
+            redone = set(lab_result) | set(page_result)
+            for r in runs:
+                if (r["config"], r["seed"]) == (config, seed):
+                    fresh = {**fresh, "labs": {**r["labs"], **lab_result},
+                             "pages": {**r["pages"], **page_result},
+                             "seconds": r["seconds"] + seconds}
+            runs = [r for r in runs if (r["config"], r["seed"]) != (config, seed)] + [fresh]
+            claims = [c for c in claims if (c["config"], c["seed"]) != (config, seed)
+                      or c["where"] not in redone]
             if log.exists():
                 for line in log.read_text().splitlines():
                     claims.append({**json.loads(line), "config": config, "seed": seed})
+            if not args.no_write:  # after every run: an interrupted sweep keeps what it measured
+                write_all(args.out, runs, claims)
             bad = {k: v for k, v in {**lab_result, **page_result}.items() if v != "ok"}
             print(f"{config:14s} seed {seed}: labs {_passed(lab_result)}, pages "
                   f"{_passed(page_result)}, {seconds:.0f} s" +
                   "".join(f"\n    FAILED {k}: {v}" for k, v in sorted(bad.items())), flush=True)
-    text = report(runs, claims, configs, args.seeds)
-    print(text)
-    if not args.no_write:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"{args.out}.md").write_text(text)
-        write_csv(RESULTS / f"{args.out}.csv", claims)
+    print(report(runs, claims))
     failed = any(v != "ok" for r in runs for v in {**r["labs"], **r["pages"]}.values())
     return 1 if failed else 0
+
+
+def write_all(out: str, runs: list[dict], claims: list[dict]) -> None:
+    """``<out>.md`` (the tables), ``<out>.csv`` (every claim) and ``<out>.json`` (the state
+    ``--append`` continues from) in benchmarks/results/."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{out}.md").write_text(report(runs, claims))
+    write_csv(RESULTS / f"{out}.csv", claims)
+    (RESULTS / f"{out}.json").write_text(json.dumps({"runs": runs, "claims": claims}, indent=1))
 
 
 def _passed(result: dict[str, str]) -> str:
     return f"{sum(v == 'ok' for v in result.values())}/{len(result)}"
 
 
-def report(runs: list[dict], claims: list[dict], configs: list[str], seeds: list[int]) -> str:
+def report(runs: list[dict], claims: list[dict]) -> str:
     """The Markdown tables: configurations, then claims."""
     import torch
 
+    runs = sorted(runs, key=lambda r: (list(CONFIGS).index(r["config"]), r["seed"]))
+    configs = list(dict.fromkeys(r["config"] for r in runs))
+    seeds = sorted({r["seed"] for r in runs})
     lines = [f"Machine: {cpu_model()}, "
              f"{os.cpu_count()} cores; torch {torch.__version__} (native capability "
              f"{torch.backends.cpu.get_cpu_capability()}); Python {platform.python_version()}; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -121,7 +122,35 @@ def test_portability_report_reads_nbval_failures_and_ranges_claims(tmp_path, mon
                "config": c, "seed": 0} for v, c in ((0.5, "native"), (0.62, "aten-default"))]
     runs = [{"config": "native", "seed": 0, "labs": result, "pages": {"ch04_bptt": "ok"},
              "seconds": 12.0}]
-    text = portability.report(runs, claims, ["native"], [0])
+    text = portability.report(runs, claims)
     assert "| native | — | 0 | 1/3 | 1/1 | 12 |" in text
     assert "| ch04 lab | bpc | < 0.7 | 0.5 | 0.62 | 2 | yes |" in text
     assert "- native, seed 0, ch04: Cell 11 (outputs differ)" in text
+
+
+def test_portability_append_replaces_a_rerun_and_keeps_the_rest(tmp_path, monkeypatch):
+    import portability
+
+    monkeypatch.setattr(portability, "RESULTS", tmp_path)
+    monkeypatch.setattr(portability, "labs", lambda only: [Path("solutions/ch01/ch01_lab.ipynb")])
+    monkeypatch.setattr(portability, "run_labs", lambda paths, env, seed, xml: {"ch01": "ok"})
+    monkeypatch.setattr(portability, "pages", lambda only: set())
+    old = {"config": "native", "seed": 1, "labs": {"ch01": "ok"}, "pages": {}, "seconds": 5.0}
+    stale = {"config": "aten-default", "seed": 2, "labs": {"ch01": "Cell 3 (outputs differ)",
+                                                           "ch02": "ok"},
+             "pages": {}, "seconds": 7.0}
+    claims = [{"config": r["config"], "seed": r["seed"], "where": "ch01", "name": "acc",
+               "value": v, "bound": ">= 0.9", "holds": v >= 0.9}
+              for r, v in ((old, 0.95), (stale, 0.5))]
+    claims.append({**claims[1], "where": "ch02", "value": 0.97, "holds": True})
+    (tmp_path / "sweep.json").write_text(json.dumps({"runs": [old, stale], "claims": claims}))
+    assert portability.main(["--configs", "aten-default", "--seeds", "2", "--out", "sweep",
+                             "--append"]) == 0
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    assert [(r["config"], r["seed"]) for r in state["runs"]] == [("native", 1),
+                                                                 ("aten-default", 2)]
+    # the re-run of ch01 replaced its failure and its claims; ch02's stayed
+    assert state["runs"][1]["labs"] == {"ch01": "ok", "ch02": "ok"}
+    assert sorted(c["value"] for c in state["claims"]) == [0.95, 0.97]
+    text = (tmp_path / "sweep.md").read_text()
+    assert "seeds 1, 2." in text and "| native | — | 1 | 1/1 |" in text
