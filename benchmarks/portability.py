@@ -158,17 +158,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="add to the runs stored in <out>.json: a lab or page run again in the "
                              "same configuration and seed replaces its stored result and claims;"
                              " its seconds are added")
+    parser.add_argument("--note", help="a sentence under the machine line of the table (how "
+                        "and when it was measured); kept by --append until replaced")
     args = parser.parse_args(argv)
     only = set(args.only) if args.only else None
     configs = [c for c in args.configs if c != "aten-avx2" or _has_avx2()]
     lab_paths = [] if args.no_labs else labs(only)
     page_stems = set() if args.no_pages else pages(only)
 
-    runs, claims = [], []
+    runs, claims, note = [], [], args.note
     state = RESULTS / f"{args.out}.json"
     if args.append and state.exists():
         stored = json.loads(state.read_text())
         runs, claims = stored["runs"], stored["claims"]
+        note = note or stored.get("note")
     work = Path(tempfile.mkdtemp(prefix="portability-"))
     for config in configs:
         for seed in args.seeds:
@@ -197,30 +200,31 @@ def main(argv: list[str] | None = None) -> int:
                 for line in log.read_text().splitlines():
                     claims.append({**json.loads(line), "config": config, "seed": seed})
             if not args.no_write:  # after every run: an interrupted sweep keeps what it measured
-                write_all(args.out, runs, claims)
+                write_all(args.out, runs, claims, note)
             bad = {k: v for k, v in {**lab_result, **page_result}.items() if v != "ok"}
             print(f"{config:14s} seed {seed}: labs {_passed(lab_result)}, pages "
                   f"{_passed(page_result)}, {seconds:.0f} s" +
                   "".join(f"\n    FAILED {k}: {v}" for k, v in sorted(bad.items())), flush=True)
-    print(report(runs, claims))
+    print(report(runs, claims, note))
     failed = any(v != "ok" for r in runs for v in {**r["labs"], **r["pages"]}.values())
     return 1 if failed else 0
 
 
-def write_all(out: str, runs: list[dict], claims: list[dict]) -> None:
+def write_all(out: str, runs: list[dict], claims: list[dict], note: str | None = None) -> None:
     """``<out>.md`` (the tables), ``<out>.csv`` (every claim) and ``<out>.json`` (the state
     ``--append`` continues from) in benchmarks/results/."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{out}.md").write_text(report(runs, claims))
+    (RESULTS / f"{out}.md").write_text(report(runs, claims, note))
     write_csv(RESULTS / f"{out}.csv", claims)
-    (RESULTS / f"{out}.json").write_text(json.dumps({"runs": runs, "claims": claims}, indent=1))
+    (RESULTS / f"{out}.json").write_text(json.dumps({"runs": runs, "claims": claims,
+                                                     "note": note}, indent=1))
 
 
 def _passed(result: dict[str, str]) -> str:
     return f"{sum(v == 'ok' for v in result.values())}/{len(result)}"
 
 
-def report(runs: list[dict], claims: list[dict]) -> str:
+def report(runs: list[dict], claims: list[dict], note: str | None = None) -> str:
     """The Markdown tables: configurations, then claims."""
     import torch
 
@@ -230,7 +234,7 @@ def report(runs: list[dict], claims: list[dict]) -> str:
     lines = [f"Machine: {cpu_model()}, "
              f"{os.cpu_count()} cores; torch {torch.__version__} (native capability "
              f"{torch.backends.cpu.get_cpu_capability()}); Python {platform.python_version()}; "
-             f"seeds {', '.join(map(str, seeds))}.", "",
+             f"seeds {', '.join(map(str, seeds))}.", *([note] if note else []), "",
              "| configuration | environment | seed | labs passed (strict nbval for seed 0) | "
              "pages executed | seconds |", "|---|---|---|---|---|---|"]
     for r in runs:
