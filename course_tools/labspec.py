@@ -9,7 +9,12 @@ no hand-written metadata:
   ``# grade: rnn_forward (3 points, numpy only)`` (the rule is parsed into
   :attr:`GradeMarker.rule` and enforced by the grader: :mod:`course_tools.grading.rules`). Its public part calls a
   ``course_lib.checks`` function; ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``
-  surround the hidden tests, which the student version does not contain;
+  surround the hidden tests, which the student version does not contain. The hidden tests
+  may be split into named **parts**, each worth some of the question's points: a line
+  ``# part: <what it tests> (<n> points)`` starts each (code before the first part is run
+  before every part); the parts' points add up to the question's. Without part lines the
+  hidden tests are one part worth all the points. A part's name is shown in the feedback (so
+  it says what was tested, never the values);
 * every other code cell is given code (helpers, experiments).
 
 Everything that reads markers uses this module: authoring (nbgrader metadata), the grader
@@ -32,6 +37,7 @@ GRADE_RE = re.compile(r"^#\s*grade:\s*(?P<id>[A-Za-z0-9_\-]+)\s*\((?P<points>\d+
                       r"\s*points?\s*(?:,\s*(?P<rule>[^)]*?)\s*)?\)")
 HIDDEN_RE = re.compile(re.escape(BEGIN_HIDDEN) + r"\n?(?P<hidden>.*?)" + re.escape(END_HIDDEN),
                        re.S)
+PART_RE = re.compile(r"^#\s*part:\s*(?P<name>.+?)\s*\((?P<points>\d+(?:\.\d+)?)\s*points?\)\s*$")
 DEF_RE = re.compile(r"^\s*def\s+(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
 
 
@@ -55,6 +61,43 @@ def grade_marker(source: str) -> GradeMarker | None:
     if not match:
         return None
     return GradeMarker(match["id"], float(match["points"]), match["rule"] or None)
+
+
+@dataclass(frozen=True)
+class HiddenPart:
+    """One named part of a question's hidden tests: its code runs after the shared preamble."""
+
+    name: str
+    points: float
+    code: str
+
+
+def hidden_parts(hidden: str, points: float, where: str = "") -> list[HiddenPart]:
+    """Split hidden tests at their ``# part: <name> (<n> points)`` lines (see the module's
+    docstring); raises :class:`LabSpecError` when the parts' points do not add up to
+    ``points`` or two parts share a name."""
+    preamble: list[str] = []
+    parts: list[tuple[str, float, list[str]]] = []
+    for line in hidden.splitlines(keepends=True):
+        match = PART_RE.match(line.strip())
+        if match:
+            parts.append((match["name"], float(match["points"]), []))
+        elif line.lstrip().startswith("# part:"):
+            raise LabSpecError(f"{where}: a part line must read '# part: <what it tests> "
+                               f"(<n> points)', got {line.strip()!r}")
+        else:
+            (parts[-1][2] if parts else preamble).append(line)
+    if not parts:
+        return [HiddenPart("hidden tests", points, hidden)]
+    names = [name for name, _, _ in parts]
+    if len(set(names)) != len(names):
+        raise LabSpecError(f"{where}: two hidden parts share a name ({names})")
+    total = sum(p for _, p, _ in parts)
+    if abs(total - points) > 1e-9:
+        raise LabSpecError(f"{where}: the hidden parts' points add up to {total:g}, the "
+                           f"question has {points:g}")
+    head = "".join(preamble)
+    return [HiddenPart(name, p, head + "".join(code)) for name, p, code in parts]
 
 
 @dataclass(frozen=True)
@@ -122,6 +165,11 @@ class CheckCell(CodeCell):
         match = HIDDEN_RE.search(self.source)
         return match["hidden"] if match else ""
 
+    @property
+    def parts(self) -> list[HiddenPart]:
+        """The hidden tests as named parts with their points (:func:`hidden_parts`)."""
+        return hidden_parts(self.hidden, self.points, f"cell {self.index} ({self.qid})")
+
 
 def parse_cell(index: int, source: str) -> CodeCell:
     """Classify one code cell by its markers (raises :class:`LabSpecError` when they are off)."""
@@ -138,7 +186,9 @@ def parse_cell(index: int, source: str) -> CodeCell:
     if graded:
         if BEGIN_HIDDEN not in source:
             raise LabSpecError(f"cell {index} ({graded.qid}): a graded check needs hidden tests")
-        return CheckCell(index, source, graded)
+        cell = CheckCell(index, source, graded)
+        cell.parts  # noqa: B018 (raises LabSpecError when the parts are off)
+        return cell
     if "BEGIN HIDDEN TESTS" in source or "BEGIN SOLUTION" in source:
         raise LabSpecError(f"cell {index}: markers outside a solution or graded cell")
     return CodeCell(index, source)

@@ -36,6 +36,14 @@ def _partial(dest: Path) -> None:
     nbformat.write(nb, dest)
 
 
+def _half(dest: Path) -> None:
+    """square right for positive numbers only: x * abs(x) passes the public example
+    (square(3) = 9) and the hidden part on a positive number, not the part on negatives."""
+    nb = nbformat.read(TINY, as_version=4)
+    nb.cells[3].source = nb.cells[3].source.replace("return x * x", "return x * abs(x)")
+    nbformat.write(nb, dest)
+
+
 @pytest.fixture(scope="module")
 def tiny_batch(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny")
@@ -45,6 +53,7 @@ def tiny_batch(tmp_path_factory):
     (subs / "honest.ipynb").write_bytes(TINY.read_bytes())
     (subs / "unfinished.ipynb").write_bytes(released.read_bytes())
     _partial(subs / "partial.ipynb")  # square wrong: 3 of 5 points
+    _half(subs / "half.ipynb")  # square wrong for negative numbers: 4 of 5 points
     (subs / "nested" / "tiny").mkdir(parents=True)  # nbgrader's <student>/<lab>/<notebook>
     (subs / "nested" / "tiny" / "tiny.ipynb").write_bytes(TINY.read_bytes())
     (subs / "empty_folder").mkdir()
@@ -60,6 +69,7 @@ EXPECTED = {
     "nested": ("graded", FULL),
     "unfinished": ("graded", {"double": 0, "square": 0, "masked_softmax": 0}),
     "partial": ("graded", {**FULL, "square": 0}),
+    "half": ("graded", {**FULL, "square": 1}),
     "empty_folder": ("missing", None),
     "absent": ("missing", None),
 }
@@ -88,6 +98,34 @@ def test_csv_one_row_per_student_and_sqlite_gradebook(tiny_batch):
         assert gb.find_submission("tiny", "honest").score == pytest.approx(5)
         assert gb.find_submission("tiny", "partial").score == pytest.approx(3)
         assert gb.find_submission("tiny", "unfinished").score == pytest.approx(0)
+
+
+def test_a_question_in_named_parts_gives_each_part_its_points(tiny_batch):
+    """tiny's square has two hidden parts of 1 point: the CSV has a column per part that the
+    question's column adds up, the feedback names each part (never its values), and the
+    gradebook holds the question's total."""
+    from nbgrader.api import Gradebook
+
+    results, out, _ = tiny_batch
+    half = results["half"].questions["square"]
+    assert [(p.name, p.points, p.max_points, p.passed) for p in half.parts] == [
+        ("a positive number", 1, 1, True), ("a negative number", 0, 1, False)]
+    assert results["honest"].questions["double"].parts == []  # one part: nothing extra
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
+    parts = ["square: a positive number", "square: a negative number"]
+    assert list(rows["half"])[-2:] == parts
+    assert [rows["half"][c] for c in ("square", *parts)] == ["1", "1", "0"]
+    assert [rows["honest"][c] for c in ("square", *parts)] == ["2", "1", "1"]
+    assert [rows["absent"][c] for c in parts] == ["", ""]
+    text = (out / "feedback" / "half.txt").read_text()
+    assert "square: 1 / 2  (not passed)" in text
+    assert "- a positive number: 1 / 1 (passed)" in text
+    assert "- a negative number: 0 / 1 (not passed)" in text
+    assert "-0.5" not in text and "0.25" not in text  # the hidden values stay hidden
+    assert "square: a negative number" in (out / "feedback" / "half.html").read_text()
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        assert gb.find_submission("tiny", "half").score == pytest.approx(4)
+        assert gb.find_grade("square", "tiny", "tiny", "half").score == pytest.approx(1)
 
 
 def test_feedback_per_question(tiny_batch):

@@ -53,7 +53,26 @@ def test_a_lab_is_its_solution_check_and_given_cells():
     assert lab.exercise_ids == {"f_code", "f"} and lab.max_scores == {"f": 3.0}
 
 
+PARTED = ("# grade: f (3 points)\nprint(f(1))\n### BEGIN HIDDEN TESTS\nimport math\n"
+          "# part: other inputs (2 points)\nassert f(2) == 2\n"
+          "# part: a negative input (1 point)\nassert f(-1) == -1\n### END HIDDEN TESTS")
+
+
+def test_hidden_tests_split_into_named_parts_with_the_shared_preamble():
+    (check,) = labspec.parse_cells(_cells(SOLUTION, PARTED)).checks
+    assert [(p.name, p.points) for p in check.parts] == [("other inputs", 2.0),
+                                                          ("a negative input", 1.0)]
+    assert check.parts[0].code == "import math\nassert f(2) == 2\n"
+    assert check.parts[1].code == "import math\nassert f(-1) == -1\n"
+    (plain,) = labspec.parse_cells(_cells(SOLUTION, CHECK)).checks
+    assert [(p.name, p.points, p.code) for p in plain.parts] == [
+        ("hidden tests", 3.0, "assert f(2) == 2\n")]
+
+
 @pytest.mark.parametrize("sources, message", [
+    ((PARTED.replace("(1 point)", "(2 points)"),), "add up to 4, the question has 3"),
+    ((PARTED.replace("a negative input", "other inputs"),), "share a name"),
+    ((PARTED.replace("(1 point)", "(one point)"),), "a part line must read"),
     (("def f():\n    ### BEGIN SOLUTION\n    pass",), "without END SOLUTION"),
     (("### BEGIN SOLUTION\nx = 1\n### END SOLUTION",), "must define a function"),
     (("# grade: f (1 points)\nassert True",), "needs hidden tests"),

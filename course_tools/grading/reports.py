@@ -30,6 +30,9 @@ def feedback_text(lab: str, r: Result) -> str:
             mark = "passed" if q.passed else "not passed"
             lines.append(f"  {qid}: {q.points:g} / {q.max_points:g}  ({mark})")
             lines.append(f"      checked: {q.checked}")
+            for part in q.parts:
+                lines.append(f"      - {part.name}: {part.points:g} / {part.max_points:g} "
+                             f"({'passed' if part.passed else 'not passed'})")
             if q.diagnostic:
                 lines.append(f"      your check says: {q.diagnostic}")
             if qid in r.flags:
@@ -59,6 +62,11 @@ def _table(r: Result) -> str:
                  else f"{q.diagnostic} | from-scratch rule: {r.flags[qid]}")
         rows.append(_element("tr", *(_element("td", esc(c)) for c in cells),
                              cls="pass" if q.passed else "fail"))
+        for part in q.parts:  # one row per named part of the hidden tests
+            cells = (f"{qid}: {part.name}", "passed" if part.passed else "not passed",
+                     f"{part.points:g} / {part.max_points:g}", "part of the hidden tests", "")
+            rows.append(_element("tr", *(_element("td", esc(c)) for c in cells),
+                                 cls="part pass" if part.passed else "part fail"))
     return _element("table", *rows)
 
 
@@ -73,21 +81,37 @@ def feedback_html(lab: str, r: Result) -> str:
     return page.rstrip("\n") + "\n"
 
 
+def part_columns(results: list[Result], questions: list[str]) -> list[tuple[str, str]]:
+    """(question, part) of every question graded in named parts, in the questions' order and
+    each question's order of parts (as the results hold them)."""
+    found: list[tuple[str, str]] = []
+    for q in questions:
+        names = next(([p.name for p in r.questions[q].parts] for r in results
+                      if q in r.questions and r.questions[q].parts), [])
+        found += [(q, name) for name in names]
+    return found
+
+
 def write_csv(path: Path, results: list[Result], questions: list[str]) -> None:
     """One row per student: status, one column per question, total, seconds, message, flags
-    (the questions whose from-scratch rule was broken, each with its reason)."""
+    (the questions whose from-scratch rule was broken, each with its reason), then one column
+    ``<question>: <part>`` per named part of a question's hidden tests (its share of the
+    question's points, which the question's column adds up)."""
     tmp = path.with_suffix(".csv.tmp")
+    parts = part_columns(results, questions)
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "status", *questions, "total", "seconds", "message",
-                         "flags"])
+                         "flags", *(f"{q}: {name}" for q, name in parts)])
         for r in sorted(results, key=lambda r: r.student):
             has_points = r.status in WITH_POINTS
             cells = [f"{r.scores.get(q, 0.0):g}" if has_points else "" for q in questions]
             total = f"{sum(r.scores.values()):g}" if has_points else ""
             flags = " | ".join(f"{q}: {why}" for q, why in sorted(r.flags.items()))
+            earned = {(q, p.name): p.points for q, qr in r.questions.items() for p in qr.parts}
+            part_cells = [f"{earned.get(key, 0.0):g}" if has_points else "" for key in parts]
             writer.writerow([r.student, r.status, *cells, total, f"{r.seconds:.2f}", r.message,
-                             flags])
+                             flags, *part_cells])
     tmp.replace(path)
 
 

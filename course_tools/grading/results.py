@@ -13,6 +13,16 @@ NAME_RE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
 @dataclass
+class PartResult:
+    """One named part of a question's hidden tests (its name says what it tested)."""
+
+    name: str
+    points: float
+    max_points: float
+    passed: bool
+
+
+@dataclass
 class QuestionResult:
     """Feedback for one graded question."""
 
@@ -21,6 +31,7 @@ class QuestionResult:
     checked: str      # what was checked (the check's description)
     passed: bool
     diagnostic: str   # the public check's message (public seed only) or why it could not run
+    parts: list[PartResult] = field(default_factory=list)  # when the hidden tests have parts
 
 
 @dataclass
@@ -49,7 +60,9 @@ class Result:
     @classmethod
     def from_json(cls, data: dict) -> Result:
         data = dict(data)
-        data["questions"] = {k: QuestionResult(**v) for k, v in data.get("questions", {}).items()}
+        data["questions"] = {k: QuestionResult(**{**v, "parts": [PartResult(**p) for p in
+                                                                   v.get("parts", [])]})
+                             for k, v in data.get("questions", {}).items()}
         return cls(**data)
 
 

@@ -14,7 +14,7 @@ import nbformat
 
 from course_tools import sandbox
 from course_tools.grading import rules
-from course_tools.grading.results import WITH_POINTS, QuestionResult, Result
+from course_tools.grading.results import WITH_POINTS, PartResult, QuestionResult, Result
 from course_tools.grading.rules import POLICIES
 from course_tools.grading.spec import LabSpec
 from course_tools.labspec import is_check_cell
@@ -90,9 +90,33 @@ def read_submission(student: str, path: Path | None, spec: LabSpec,
     return nb, None
 
 
-def _run_public(code: str, ns: dict) -> str:
+def _run_parts(q, ns: dict, parts: list[PartResult]) -> str:
+    """Run each named part of ``q``'s hidden tests in its own copy of ``ns`` and append a
+    :class:`PartResult` per part to ``parts`` as it finishes (so a submission stopped by the
+    sandbox keeps the parts it passed). A failed assertion fails its part only; the sandbox's
+    own exceptions (a call past its time, the kernel died, the budget) stop the question.
+    Returns the message of a ``NameError`` (a deleted or renamed function), or ""."""
+    missing = ""
+    for part in q.parts:
+        passed = False
+        try:
+            exec(compile(part.code, f"<hidden tests of {q.qid}: {part.name}>", "exec"),  # noqa: S102
+                 dict(ns))
+            passed = True
+        except (sandbox.BudgetExhausted, sandbox.KernelDied, sandbox.CallTimeout):
+            raise
+        except NameError as exc:
+            missing = missing or str(exc)
+        except Exception:  # a failed assertion or check: no detail (hidden values)
+            pass
+        parts.append(PartResult(part.name, part.points if passed else 0.0, part.points, passed))
+    return missing
+
+
+def _run_public(code: str, ns: dict, verdicts: list | None = None) -> str:
     """Run a check cell's public part in the grader and return its diagnosis (check calls get
-    ``quiet=True``; what ``print`` prints is collected)."""
+    ``quiet=True``; what ``print`` prints is collected). ``verdicts`` collects whether each
+    check call passed (``False`` for a statement that raised)."""
     printed: list[str] = []
     ns = dict(ns, print=lambda *a, **k: printed.append(" ".join(str(x) for x in a)))
     try:
@@ -110,12 +134,16 @@ def _run_public(code: str, ns: dict) -> str:
                 expr = ast.fix_missing_locations(ast.Expression(call))
                 result = eval(compile(expr, "<check>", "eval"), ns)  # noqa: S307
                 messages += list(getattr(result, "messages", []))
+                if verdicts is not None:
+                    verdicts.append(bool(result))
             else:
                 exec(compile(ast.Module([node], []), "<check>", "exec"), ns)  # noqa: S102
         except (sandbox.KernelDied, sandbox.CallTimeout):
             raise
         except Exception as exc:
             messages.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+            if verdicts is not None:
+                verdicts.append(False)
     return " | ".join(messages + printed)[:800]
 
 
@@ -126,7 +154,8 @@ def _code_sources(nb) -> list[str]:
 
 
 def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: float = 60,
-                   limits=None, budget: float | None = None, policy: str = "zero") -> Result:
+                   limits=None, budget: float | None = None, policy: str = "zero",
+                   public_only: bool = False, kernel_class=None) -> Result:
     """Run a (read and validated) notebook in a sandboxed kernel and grade each question.
 
     ``budget`` is the whole submission's wall-clock limit in seconds (its cells and every call
@@ -134,7 +163,12 @@ def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: flo
     runs out the kernel is stopped, the status is ``timed out`` and the questions graded
     before keep their points. A question whose marker states a rule (``numpy only``) and whose
     function breaks it (:mod:`course_tools.grading.rules`) is zeroed (``policy="zero"``) or
-    keeps its points with a flag (``"flag"``); the reason is in ``Result.flags``."""
+    keeps its points with a flag (``"flag"``); the reason is in ``Result.flags``.
+
+    ``public_only=True`` is ``make check`` (:mod:`course_tools.grading.check`): no hidden test
+    runs, and a question passes when it calls public checks and all of them pass.
+    ``kernel_class`` replaces :class:`~course_tools.sandbox.SandboxKernel` (``make check`` on a
+    machine without bubblewrap)."""
     if policy not in POLICIES:
         raise ValueError(f"policy: expected one of {POLICIES}, got {policy!r}")
     result = Result(student, "graded", max_scores=dict(spec.max_scores))
@@ -147,7 +181,7 @@ def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: flo
     timed_out: list[str] = []
     out_of_time = False
     try:
-        kernel = sandbox.SandboxKernel(slot=slot, limits=limits)
+        kernel = (kernel_class or sandbox.SandboxKernel)(slot=slot, limits=limits)
         kernel.start()
     except sandbox.SandboxError as exc:
         return Result(student, "error", message=str(exc)[:600])
@@ -195,16 +229,21 @@ def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: flo
             for name in names:
                 qns[name] = functions.proxy(name)
             functions.trace, functions.used = bool(q.rule), []
-            diagnostic, passed = "", False
+            diagnostic, passed, parts = "", False, []
             if out_of_time:
                 diagnostic = "not run: the submission's time budget ran out"
             elif died:
                 diagnostic = "not run: the kernel had died"
             else:
+                verdicts: list[bool] = []
                 try:
-                    diagnostic = _run_public(q.public, qns)
-                    exec(compile(q.hidden, f"<hidden tests of {q.qid}>", "exec"), qns)  # noqa: S102
-                    passed = True
+                    diagnostic = _run_public(q.public, qns, verdicts)
+                    if public_only:  # make check: the public checks' verdict, no hidden test
+                        passed = bool(verdicts) and all(verdicts)
+                    else:
+                        missing = _run_parts(q, qns, parts)
+                        passed = all(p.passed for p in parts)
+                        diagnostic = diagnostic or missing
                 except sandbox.BudgetExhausted:
                     out_of_time = True
                     diagnostic = "stopped: the submission's time budget ran out"
@@ -221,7 +260,10 @@ def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: flo
                 if functions.exhausted:  # a check may have caught the error as the student's
                     out_of_time, passed = True, False
                     diagnostic = "stopped: the submission's time budget ran out"
-            points = q.points if passed else 0.0
+            points = sum(p.points for p in parts if p.passed)
+            done = {p.name for p in parts}  # parts not reached (stopped) did not pass
+            parts += [PartResult(p.name, 0.0, p.points, False) for p in q.parts
+                      if p.name not in done]
             if q.rule and not out_of_time and not died:
                 reasons = [r for name in sorted(names)
                            for r in rules.static_uses(sources, name, q.rule)]
@@ -232,12 +274,14 @@ def grade_notebook(student: str, nb, spec: LabSpec, slot: int, cell_timeout: flo
                                            "; ".join(reasons))[:600]
                     if policy == "zero":
                         points = 0.0
+                        parts = [PartResult(p.name, 0.0, p.max_points, p.passed) for p in parts]
                     diagnostic = (f"{'zeroed' if policy == 'zero' else 'flagged for review'}: "
                                   f"{result.flags[q.qid]}" + (f" | {diagnostic}" if diagnostic
                                                                else ""))[:800]
             result.scores[q.qid] = points
             result.questions[q.qid] = QuestionResult(points, q.points, checked, passed,
-                                                     diagnostic)
+                                                     diagnostic,
+                                                     parts if len(q.parts) > 1 else [])
         if died and not timed_out and not out_of_time:
             return Result(student, "kernel died", max_scores=result.max_scores,
                           questions=result.questions, cell_errors=result.cell_errors,

@@ -17,11 +17,11 @@ import nbformat
 
 from course_tools.authoring import annotate
 from course_tools.grading.rules import forbidden
-from course_tools.labspec import parse_cells
+from course_tools.labspec import HiddenPart, parse_cells
 from course_tools.paths import find_root
 from course_tools.sandbox.bwrap import student_library
 
-GRADER_VERSION = "4"  # bump when a change of the grader must regrade stored results
+GRADER_VERSION = "5"  # bump when a change of the grader must regrade stored results
 
 
 def master_notebook(lab: str, solutions: Path) -> Path:
@@ -87,6 +87,7 @@ class Question:
     public: str      # the check cell without its first line and hidden tests
     hidden: str      # the hidden tests
     rule: str | None = None  # the marker's rule, e.g. "numpy only" (grading.rules)
+    parts: tuple[HiddenPart, ...] = ()  # the hidden tests' named parts (labspec.hidden_parts)
 
 
 class LabSpec:
@@ -101,7 +102,7 @@ class LabSpec:
         annotate(nb)
         self.nb = nb  # with nbgrader metadata, for the gradebook
         parsed = parse_cells(nb.cells, self.source)
-        self.questions = [Question(c.qid, c.points, c.public, c.hidden, c.rule)
+        self.questions = [Question(c.qid, c.points, c.public, c.hidden, c.rule, tuple(c.parts))
                           for c in parsed.checks]
         for q in self.questions:
             try:
