@@ -2,7 +2,9 @@
 
 Expected values come from torch in float64: ``torch.nn.RNN`` (tanh, ``batch_first=True``) with
 the lab's weights copied in, and ``torch.nn.functional.cross_entropy`` with ``ignore_index`` and
-autograd for the loss and its gradient. Hidden tests call the same checks with other seeds.
+autograd for the loss and its gradient. Hidden tests call the same checks with other seeds and
+with cases the public example does not show: saturated pre-activations (``scale``, the size of
+the weights) and a batch holding a sequence of length zero (``empty_row``).
 
 Conventions (see the notation page): ``x (N, T, D)``, ``h0 (N, H)``, ``U (H, D)``, ``W (H, H)``,
 ``b_h (H,)`` and ``h (N, T, H)``, with ``h[:, t] = tanh(x[:, t] @ U.T + h[:, t-1] @ W.T + b_h)``.
@@ -84,9 +86,11 @@ def _weight_slips(compute, U, W, b, ignored_state: str) -> dict:
 
 
 @public_check("rnn_step_forward")
-def check_rnn_step_forward(fn, seed: int = 0):
+def check_rnn_step_forward(fn, seed: int = 0, scale: float = 0.5):
     """``rnn_step_forward(x, h_prev, U, W, b_h) -> (h_next, cache)`` against ``torch.nn.RNN``
-    (float64, weights copied, ``b_h = bias_ih + bias_hh``)."""
+    (float64, weights copied, ``b_h = bias_ih + bias_hh``). ``scale`` is the size of the
+    weights and biases: at 100 most pre-activations are in the hundreds, where tanh is +-1 and
+    a tanh written with ``np.exp`` overflows."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -94,8 +98,8 @@ def check_rnn_step_forward(fn, seed: int = 0):
         N, D, H = _sizes(rng, square)
         x = rng.normal(size=(N, D))
         h_prev = rng.normal(0, 0.8, size=(N, H))
-        U, W, _ = make_rnn_params(D, H, rng)
-        bias_ih, bias_hh = rng.normal(0, 0.5, H), rng.normal(0, 0.5, H)
+        U, W, _ = make_rnn_params(D, H, rng, scale)
+        bias_ih, bias_hh = rng.normal(0, scale, H), rng.normal(0, scale, H)
         b_h = bias_ih + bias_hh
         out = call_on_copies(fn, {"x": x, "h_prev": h_prev, "U": U, "W": W, "b_h": b_h}, _call)
         if not isinstance(out, tuple) or len(out) != 2:
@@ -122,9 +126,10 @@ def _forward_alternatives(x, h0, U, W, b):
 
 
 @public_check("rnn_forward")
-def check_rnn_forward(fn, seed: int = 0):
+def check_rnn_forward(fn, seed: int = 0, scale: float = 0.5):
     """``rnn_forward(x, h0, U, W, b_h) -> (h, cache)`` with ``h (N, T, H)`` against
-    ``torch.nn.RNN`` (float64, batch-first, weights copied, ``b_h = bias_ih + bias_hh``)."""
+    ``torch.nn.RNN`` (float64, batch-first, weights copied, ``b_h = bias_ih + bias_hh``);
+    ``scale`` is the size of the weights and biases (100: saturated pre-activations)."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -134,8 +139,8 @@ def check_rnn_forward(fn, seed: int = 0):
     for N, D, H, T in cases:
         x = rng.normal(size=(N, T, D))
         h0 = rng.normal(0, 0.8, size=(N, H))
-        U, W, _ = make_rnn_params(D, H, rng)
-        bias_ih, bias_hh = rng.normal(0, 0.5, H), rng.normal(0, 0.5, H)
+        U, W, _ = make_rnn_params(D, H, rng, scale)
+        bias_ih, bias_hh = rng.normal(0, scale, H), rng.normal(0, scale, H)
         b_h = bias_ih + bias_hh
         out = call_on_copies(fn, {"x": x, "h0": h0, "U": U, "W": W, "b_h": b_h}, _call)
         if not isinstance(out, tuple) or len(out) != 2:
@@ -158,11 +163,14 @@ def check_rnn_forward(fn, seed: int = 0):
                 alternatives=_forward_alternatives(x, h0, U, W, b_h))
 
 
-def _loss_case(rng, N, T, K):
+def _loss_case(rng, N, T, K, empty_row: bool = False):
     """Logits, targets and a mask of variable-length sequences; the padded steps hold large
-    random logits and random targets, which must not change the loss."""
+    random logits and random targets, which must not change the loss. With ``empty_row`` the
+    last sequence (when N > 1) has length 0: it is all padding, and still one of the N."""
     lengths = rng.integers(1, T + 1, size=N)
     lengths[0] = T  # at least one full-length sequence
+    if empty_row and N > 1:
+        lengths[-1] = 0
     mask = (np.arange(T)[None, :] < lengths[:, None]).astype(np.float64)
     logits = rng.normal(0, 2.0, size=(N, T, K))
     y = rng.integers(0, K, size=(N, T))
@@ -172,12 +180,13 @@ def _loss_case(rng, N, T, K):
 
 
 @public_check("masked_sequence_loss")
-def check_masked_sequence_loss(fn, seed: int = 0):
+def check_masked_sequence_loss(fn, seed: int = 0, empty_row: bool = False):
     """``masked_sequence_loss(logits, y, mask) -> (loss, dlogits)`` against torch
-    (``F.cross_entropy`` with ``ignore_index``, autograd), on padded batches."""
+    (``F.cross_entropy`` with ``ignore_index``, autograd), on padded batches (``empty_row``:
+    one sequence of each batch is all padding)."""
     rng = np.random.default_rng(seed)
     for N, T, K in ((4, 5, 3), (3, 6, 5), (1, 1, 2)):
-        logits, y, mask, lengths = _loss_case(rng, N, T, K)
+        logits, y, mask, lengths = _loss_case(rng, N, T, K, empty_row)
         args = (logits.copy(), y.copy(), mask.copy())
         out = fn(*args)
         if not isinstance(out, tuple) or len(out) != 2:
