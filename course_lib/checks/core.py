@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,13 @@ def _student_frame(exc: BaseException) -> str:
     return ""
 
 
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook, nbgrader's Validate, nbval)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 def public_check(name: str) -> Callable:
     """Decorator for ``check_*(fn, seed=0, quiet=False)`` functions.
 
@@ -145,6 +153,13 @@ def public_check(name: str) -> Callable:
     whatever the student's code does (``NotImplementedError`` means "not implemented yet"):
     it prints one short report and returns ``None``, or with ``quiet=True`` prints nothing and
     returns a :class:`CheckResult` (truthy when passed).
+
+    In a Jupyter kernel the report of a check that does not pass (failed or not implemented
+    yet) goes to stderr: the cell still runs without error, so Run All goes on, but nbgrader's
+    Validate (the JupyterLab button and ``nbgrader validate``) counts a graded cell with stderr
+    output as failed (``nbgrader.utils.determine_grade``) and lists it with this message;
+    JupyterLab shows it on a red background. (An error output would do the same for nbgrader,
+    but nbval fails every cell with one.) Outside a kernel every report goes to stdout.
     """
 
     def decorate(body: Callable) -> Callable:
@@ -174,7 +189,8 @@ def public_check(name: str) -> Callable:
             if quiet:
                 return result
             mark = "\u2714" if result.passed else ("\u2026" if not result.implemented else "\u2718")
-            print(mark, "\n  ".join(result.messages))
+            stream = sys.stderr if not result.passed and _in_kernel() else sys.stdout
+            print(mark, "\n  ".join(result.messages), file=stream)
             return None  # printed; nothing to echo in the notebook
 
         return wrapper
