@@ -3,6 +3,7 @@
 #   make test     install what is missing, lint, run every test, build and browse the site
 #   make student  regenerate notebooks/ from solutions/ (make solutions: execute them first)
 #   make lab      start JupyterLab on the labs
+#   make check NB=notebooks/ch03/ch03_lab.ipynb   will it be graded? (run as the grader does)
 #   make slides   reveal.js slides of every chapter and lab, offline, into _build/slides
 #   make grade SUBMISSIONS=dir LAB=ch01   grade a folder of submissions into grades/
 #   make bench    time the course (tables in benchmarks/results/; BENCH_ARGS="--only layers")
@@ -23,10 +24,10 @@ SUBMISSIONS ?=
 WORKERS ?= 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test lint unit nbval portability browser student solutions student-check lab slides grade bench clean lock
+.PHONY: help install book test lint unit nbval portability browser student solutions student-check lab check slides grade bench clean lock
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# *//'
+	@sed -n '2,11p' Makefile | sed 's/^# *//'
 
 # --- installation (idempotent; from nothing on a fresh machine) ------------------------------
 # .[dev] is everything: the runtime (what students need), the [book] and [grading] extras and
@@ -139,6 +140,13 @@ test:
 # --- classroom ----------------------------------------------------------------------------
 lab: install
 	$(BIN)/jupyter lab notebooks/
+
+# A student's notebook run as the grader runs it (its sandbox, a clean kernel, its limits),
+# public checks only: the status, each exercise's check, what would cost points (CHECK_ARGS:
+# e.g. "--lab ch03 --no-sandbox"; without bubblewrap it runs unsandboxed and says so).
+check: install
+	@test -n "$(NB)" || { echo "usage: make check NB=notebooks/ch03/ch03_lab.ipynb"; exit 2; }
+	$(PY) -m course_tools.grading.check "$(NB)" $(CHECK_ARGS)
 
 # Slides for class (CHAPTERS="ch07 ch08"; all by default): chapters take their figures from the
 # book build's cache (make book first), labs are shown as released. Open the .slides.html files.
