@@ -5,7 +5,8 @@ cells, ``# grade:`` check cells with hidden tests) and no hand-edited metadata.
 
 :func:`annotate` writes the nbgrader cell metadata from those markers; :func:`release` runs
 ``nbgrader generate_assignment`` (solutions stripped, hidden tests removed, outputs cleared,
-graded cells locked) and writes notebooks/. ``python -m course_tools.authoring [--root DIR]``
+graded cells locked), closes each student notebook with :func:`hand_in_cell` (``make check``)
+and writes notebooks/. ``python -m course_tools.authoring [--root DIR]``
 does both (it is ``make student``); ``--check`` only reports whether notebooks/ is up to date.
 The course folder is found as :mod:`course_tools.paths` says.
 """
@@ -69,13 +70,38 @@ def labs(solutions: Path | None = None) -> list[Path]:
     return sorted(p for p in solutions.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
+HAND_IN_CELL_ID = "before-you-hand-in"
+
+
+def hand_in_cell(lab: str, name: str):
+    """The closing Markdown cell of every student notebook ``notebooks/<lab>/<name>``: check it
+    with ``make check`` (:mod:`course_tools.grading.check`) before handing it in."""
+    cell = nbformat.v4.new_markdown_cell(
+        "## Before you hand in\n\n"
+        "Make sure the grader can run your notebook. In a terminal, in the course folder:\n\n"
+        f"```bash\nmake check NB=notebooks/{lab}/{name}\n```\n\n"
+        "(with the path of your copy if it is elsewhere). This runs the notebook the way the "
+        "grader will: from the top, in a fresh kernel, in the grader's sandbox and with its "
+        "time limits. It tells you the status the grader would give, which exercises pass "
+        "their public checks, which break a from-scratch rule, and what would cost you points: "
+        "a cell that reads a file the grader does not have, a function that was renamed, an "
+        "import that fails. It runs the public checks only; the hidden tests of the grade use "
+        "other inputs. Where JupyterLab shows nbgrader's *Validate* button, it lists the "
+        "exercises whose checks do not pass yet.")
+    cell.id = HAND_IN_CELL_ID  # a fixed id: the generated notebook stays byte-stable
+    return cell
+
+
 def _normalise(path: Path) -> None:
-    """Make a released notebook byte-stable: no execution counts, no outputs, sorted keys."""
+    """Make a released notebook byte-stable: no execution counts, no outputs, sorted keys; and
+    close it with :func:`hand_in_cell`."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    nb.cells = [c for c in nb.cells if c.get("id") != HAND_IN_CELL_ID]
+    nb.cells.append(hand_in_cell(path.parent.name, path.name))
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
 
