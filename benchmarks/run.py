@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import grading_attacks  # noqa: E402
 import layers  # noqa: E402
+import similarity  # noqa: E402
 import table  # noqa: E402
 import training  # noqa: E402
 
@@ -251,6 +252,12 @@ def bench_class(repeat: int) -> list[dict]:
                            "+ 5 x budget")]
 
 
+def bench_similarity(repeat: int) -> list[dict]:
+    """The similarity report on 300 generated lab 3 submissions (benchmarks/similarity.py)."""
+    with locked():
+        return similarity.rows(repeat)
+
+
 def bench_install(repeat: int) -> list[dict]:
     stamp = ROOT / ".venv" / "install-seconds"
     if stamp.exists():
@@ -275,7 +282,7 @@ def bench_maketest(repeat: int) -> list[dict]:
 STEPS = {"install": bench_install, "labs": bench_labs, "pages": bench_pages,
          "book": bench_book, "layers": bench_layers, "loops": bench_loops,
          "targets": bench_targets, "grading": bench_grading, "class": bench_class,
-         "attacks": bench_attacks, "maketest": bench_maketest}
+         "attacks": bench_attacks, "similarity": bench_similarity, "maketest": bench_maketest}
 DEFAULT = [name for name in STEPS if name != "maketest"]
 
 
