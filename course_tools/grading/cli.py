@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: out/gradebook.db)")
     parser.add_argument("--regrade", action="store_true", help="ignore stored results")
+    parser.add_argument("--similarity", action="store_true",
+                        help="also write OUT/similarity.html: pairs of submissions with alike "
+                             "exercise cells (course_tools.grading.similarity)")
     parser.add_argument("--solutions", type=Path, default=None, help=argparse.SUPPRESS)
     add_root_option(parser)
     args = parser.parse_args(argv)
@@ -69,4 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(batch.summary)
     print(f"wrote {args.out / 'grades.csv'} and {args.out / 'feedback'}/")
+    if args.similarity:
+        from course_tools.grading.similarity import report_and_write
+        print(report_and_write(args.submissions, args.lab, args.out, find_root(args.root)))
     return 0
