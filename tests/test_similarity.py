@@ -199,9 +199,11 @@ def test_command_line(tmp_path, capsys):
     subs.mkdir()
     (subs / "a.ipynb").write_text(json.dumps(make.stub_notebook()))
     (subs / "b.ipynb").write_text("[]")
+    (subs / "carol" / "ch03").mkdir(parents=True)  # nbgrader's submitted/<student>/<lab>/
+    (subs / "carol" / "ch03" / "ch03_lab.ipynb").write_text(json.dumps(make.stub_notebook()))
     assert sim.main([str(subs), "--lab", "ch03", "--out", str(tmp_path / "out"),
                      "--root", str(ROOT)]) == 0
     assert "1 not readable" in capsys.readouterr().out
     page = (tmp_path / "out" / "similarity.html").read_text()
-    assert "1 submissions read, 0 pairs compared" in page
+    assert "2 submissions read, 1 pairs compared, 0 pair(s)" in page
     assert sim.main([str(subs), "--lab", "ch99", "--root", str(ROOT)]) == 2

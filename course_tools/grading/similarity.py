@@ -43,6 +43,7 @@ import ast
 import builtins
 import hashlib
 import html
+import inspect
 import io
 import json
 import keyword
@@ -439,10 +440,9 @@ def _stub_from_master(source: str) -> str:
 
 def exercises(lab: str, root: Path) -> list[Exercise]:
     """The lab's exercises: the master's solution cells and the released stub of each."""
-    master = root / "solutions" / lab / f"{lab}_lab.ipynb"
-    if not master.exists():
-        known = sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
-        raise ValueError(f"lab: no master {master.relative_to(root)} (labs: {known})")
+    from course_tools.grading.spec import master_notebook
+
+    master = master_notebook(lab, root / "solutions")
     released = root / "notebooks" / lab / master.name
     stubs: dict[str, str] = {}
     if released.exists():
@@ -576,13 +576,21 @@ def report_folder(submissions: Path, lab: str, root: Path,
     """Read every submission of a folder as the grader finds and reads them, and compare."""
     from course_tools.grading.results import find_submissions
     from course_tools.grading.run import read_submission
+    from course_tools.grading.spec import master_notebook
 
     start = time.perf_counter()
     found = exercises(lab, root)
 
     spec = SimpleNamespace(lab=lab, cell_ids={ex.grade_id for ex in found})  # what it reads
     notebooks, unreadable = {}, {}
-    for student, path in find_submissions(Path(submissions)).items():
+    # find_submissions learns nbgrader's submitted/<student>/<lab>/ layout (issue 21, item 5):
+    # the lab and its notebook's name choose among a student's notebooks, as when grading
+    if "notebook" in inspect.signature(find_submissions).parameters:
+        name = master_notebook(lab, root / "solutions").name
+        found_subs = find_submissions(Path(submissions), lab, name)
+    else:
+        found_subs = find_submissions(Path(submissions))
+    for student, path in found_subs.items():
         nb, failed = read_submission(student, path, spec, root=Path(submissions))
         if failed is not None:
             unreadable[student] = f"{failed.status}: {failed.message}"
