@@ -606,7 +606,7 @@ def report_folder(submissions: Path, lab: str, root: Path,
 CSS = """body{font-family:sans-serif;max-width:80em;margin:1em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}
 .notice{background:#fff7d6;border:1px solid #e0c060;padding:.6em 1em}
-.side{display:grid;grid-template-columns:1fr 1fr;gap:1em}
+.side{display:grid;grid-template-columns:1fr 1fr;gap:1em}.side>div{min-width:0}
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%;margin:0}
 pre span{display:block}pre .hit{background:#ffd9a0}h3{margin-top:1.5em}"""
 
