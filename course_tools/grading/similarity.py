@@ -99,11 +99,27 @@ def _strip_magics(source: str) -> str:
                      for line in source.split("\n"))
 
 
-def _bound_names(tree: ast.AST) -> set[str]:
-    """The names a cell binds itself: assigned, deleted, parameters, its defs and classes,
-    loop and ``except`` variables (not those it imports)."""
+def _walk(tree: ast.AST) -> tuple[list[ast.AST], set[int]]:
+    """Every node of ``tree`` (outer first, as :func:`ast.walk`), and the ids of the nodes with
+    a return, raise, break ... inside them (barriers of :func:`_canonical_order`)."""
+    nodes, parents, escaping = [tree], {}, set()
+    for node in nodes:  # grows while it is read
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+            nodes.append(child)
+        if isinstance(node, ESCAPES):
+            up = node
+            while up is not None and id(up) not in escaping:
+                escaping.add(id(up))
+                up = parents.get(id(up))
+    return nodes, escaping
+
+
+def _bound_names(nodes: list[ast.AST]) -> set[str]:
+    """The names a cell (all its ``nodes``) binds itself: assigned, deleted, parameters, its
+    defs and classes, loop and ``except`` variables (not those it imports)."""
     bound: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             bound.add(node.id)
         elif isinstance(node, ast.arg):
@@ -112,14 +128,14 @@ def _bound_names(tree: ast.AST) -> set[str]:
             bound.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
-    imported = {a.asname or a.name.split(".")[0] for node in ast.walk(tree)
+    imported = {a.asname or a.name.split(".")[0] for node in nodes
                 if isinstance(node, ast.Import | ast.ImportFrom) for a in node.names}
     return bound - imported
 
 
-def _drop_docstrings(tree: ast.AST) -> None:
+def _drop_docstrings(nodes: list[ast.AST]) -> None:
     """Remove docstrings and bare string statements (comments in disguise)."""
-    for node in ast.walk(tree):
+    for node in nodes:
         for name in ("body", "orelse", "finalbody"):
             body = getattr(node, name, None)
             if not isinstance(body, list) or not body or not isinstance(body[0], ast.stmt):
@@ -178,19 +194,19 @@ def _header(stmt: ast.stmt) -> str:
     return type(stmt).__name__ + "(" + ",".join(parts) + ")"
 
 
-def _labels(tree: ast.AST, bound: set[str]) -> dict[str, str]:
+def _labels(nodes: list[ast.AST], bound: set[str]) -> dict[str, str]:
     """A label of each bound name that renaming and reordering do not change: a parameter's
     position, else the text (names blanked) of the first statement that binds it. (The
     statements that bind one name all depend on each other, so their order is kept.)"""
     labels: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             a = node.args
             for i, arg in enumerate([*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg]):
                 if arg is not None and arg.arg in bound:
                     labels.setdefault(arg.arg, f"p{i}")
     blank = dict.fromkeys(bound, "_")
-    stmts = sorted((s for s in ast.walk(tree) if isinstance(s, ast.stmt)),
+    stmts = sorted((s for s in nodes if isinstance(s, ast.stmt)),
                    key=lambda s: (getattr(s, "lineno", 0), getattr(s, "col_offset", 0)))
     for stmt in stmts:
         head = _header(stmt)
@@ -203,7 +219,8 @@ def _labels(tree: ast.AST, bound: set[str]) -> dict[str, str]:
     return labels
 
 
-def _canonical_order(body: list[ast.stmt], labels: dict[str, str]) -> list[ast.stmt]:
+def _canonical_order(body: list[ast.stmt], labels: dict[str, str],
+                     escaping: set[int]) -> list[ast.stmt]:
     """``body`` with each run of statements between barriers (return, raise, break ...) in a
     canonical order: a topological order of their name dependencies, smallest key first."""
     out: list[ast.stmt] = []
@@ -229,10 +246,10 @@ def _canonical_order(body: list[ast.stmt], labels: dict[str, str]) -> list[ast.s
         for name in ("body", "orelse", "finalbody"):
             inner = getattr(stmt, name, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                setattr(stmt, name, _canonical_order(inner, labels))
+                setattr(stmt, name, _canonical_order(inner, labels, escaping))
         for handler in getattr(stmt, "handlers", []):
-            handler.body = _canonical_order(handler.body, labels)
-        if any(isinstance(n, ESCAPES) for n in ast.walk(stmt)):
+            handler.body = _canonical_order(handler.body, labels, escaping)
+        if id(stmt) in escaping:
             flush()
             out.append(stmt)
         else:
@@ -331,9 +348,10 @@ def normalise(source: str, keep: frozenset[str] = frozenset()) -> Tokens:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return _fallback(source, keep)
-    bound = _bound_names(tree) - keep
-    _drop_docstrings(tree)
-    tree.body = _canonical_order(tree.body, _labels(tree, bound))
+    nodes, escaping = _walk(tree)
+    bound = _bound_names(nodes) - keep
+    _drop_docstrings(nodes)
+    tree.body = _canonical_order(tree.body, _labels(nodes, bound), escaping)
     tree = _Rename(bound).visit(tree)
     text = ast.unparse(tree)
     # canonical line -> lines of the original cell: the statements of the canonical tree and of
