@@ -194,6 +194,19 @@ def test_a_cell_that_does_not_parse_is_still_compared():
     assert sim.normalise(broken).text == sim.normalise(renamed).text
 
 
+def test_a_hostile_cell_does_not_stop_the_report():
+    """Nesting too deep for Python's parser falls back to the token stream."""
+    import nbformat
+
+    deep = "def rnn_forward(x, h0, U, W, b_h):\n    return " + "(" * 400 + "x" + ")" * 400
+    template = make.stub_notebook()
+    nbs = {"deep": nbformat.from_dict(make.notebook({"rnn_forward_code": deep}, template)),
+           "stub": nbformat.from_dict(template)}
+    report = sim.compare(nbs, sim.exercises("ch03", ROOT), "ch03")
+    assert report.students == ["deep", "stub"] and not report.unreadable
+    assert len(report.cells["deep"]["rnn_forward_code"].tokens.text) > 800
+
+
 def test_command_line(tmp_path, capsys):
     subs = tmp_path / "subs"
     subs.mkdir()

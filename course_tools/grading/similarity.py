@@ -346,21 +346,21 @@ def normalise(source: str, keep: frozenset[str] = frozenset()) -> Tokens:
     source = _strip_magics(source)
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+        nodes, escaping = _walk(tree)
+        bound = _bound_names(nodes) - keep
+        _drop_docstrings(nodes)
+        tree.body = _canonical_order(tree.body, _labels(nodes, bound), escaping)
+        tree = _Rename(bound).visit(tree)
+        text = ast.unparse(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep for ast: tokens
         return _fallback(source, keep)
-    nodes, escaping = _walk(tree)
-    bound = _bound_names(nodes) - keep
-    _drop_docstrings(nodes)
-    tree.body = _canonical_order(tree.body, _labels(nodes, bound), escaping)
-    tree = _Rename(bound).visit(tree)
-    text = ast.unparse(tree)
     # canonical line -> lines of the original cell: the statements of the canonical tree and of
     # its unparsed text, re-parsed, correspond one to one in ast.walk order (outer first)
     where: dict[int, tuple[int, int]] = {}
     try:
         originals = [s for s in ast.walk(tree) if isinstance(s, ast.stmt)]
         again = [s for s in ast.walk(ast.parse(text)) if isinstance(s, ast.stmt)]
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         originals, again = [], []
     if len(originals) == len(again):
         for old, new in zip(originals, again, strict=True):
@@ -544,15 +544,21 @@ def compare(notebooks: dict[str, object], found: list[Exercise], lab: str = "",
         shared_by_all[ex.grade_id] = stubs[ex.grade_id] | set(master_hashes)
         master_prints[ex.grade_id] = set(winnow(master_hashes)) - stubs[ex.grade_id]
     cells: dict[str, dict[str, Cell]] = {}
+    unreadable = dict(unreadable or {})
     for student, nb in notebooks.items():
-        cells[student] = {}
-        for gid, source in exercise_cells(nb, found).items():
-            tokens = normalise(source, keep)
-            prints = winnow(kgram_hashes(tokens))
-            raw = {h: p for h, p in prints.items() if h not in stubs[gid]}
-            everyone = shared_by_all[gid]
-            cells[student][gid] = Cell(source, tokens, raw,
-                                       {h: p for h, p in raw.items() if h not in everyone})
+        mine = {}
+        try:
+            for gid, source in exercise_cells(nb, found).items():
+                tokens = normalise(source, keep)
+                prints = winnow(kgram_hashes(tokens))
+                raw = {h: p for h, p in prints.items() if h not in stubs[gid]}
+                everyone = shared_by_all[gid]
+                mine[gid] = Cell(source, tokens, raw,
+                                 {h: p for h, p in raw.items() if h not in everyone})
+        except Exception as exc:  # one odd notebook must not stop the report
+            unreadable[student] = f"could not be compared: {type(exc).__name__}: {exc}"[:300]
+            continue
+        cells[student] = mine
     # fingerprints of too many submissions are the lab's idioms
     holders: dict[tuple[str, int], list[str]] = defaultdict(list)
     for student, by_id in cells.items():
@@ -585,7 +591,7 @@ def compare(notebooks: dict[str, object], found: list[Exercise], lab: str = "",
             master = {(g, h) for g in by_id for h in master_prints[g]}
             master_scores[student] = _jaccard(mine, master) or 0.0
     n = len(cells)
-    return Report(lab, threshold, sorted(cells), dict(unreadable or {}), found, cells, pairs,
+    return Report(lab, threshold, sorted(cells), unreadable, found, cells, pairs,
                   n * (n - 1) // 2, len(common), master_scores, time.perf_counter() - start)
 
 
