@@ -140,3 +140,13 @@ def test_lab_3_untouched_student_notebook(capsys):
 def read_points(qid: str) -> str:
     lab = read_lab(ROOT / "solutions" / "ch03" / "ch03_lab.ipynb")
     return f"{lab.max_scores[qid]:g}"
+
+
+def test_a_sandbox_that_cannot_start_is_not_blamed_on_the_notebook(monkeypatch):
+    def refuse(self, timeout=60):
+        raise sandbox.SandboxError("the sandboxed kernel did not start: no user namespaces")
+
+    monkeypatch.setattr(sandbox.SandboxKernel, "start", refuse)
+    result, text = check.check_notebook(TINY, "tiny", FIXTURES, budget=60, sandboxed=True)
+    assert result.status == "error" and "no user namespaces" in text
+    assert "not a verdict on your notebook" in text and "--no-sandbox" in text

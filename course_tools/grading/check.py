@@ -112,8 +112,9 @@ _WHY = {
 _NOTES = {"NotImplementedError": "stopped at an exercise that is not implemented yet (fine "
                                  "while you work: graded, they use your functions)",
           "ReferenceUnavailable": "called a course reference, which the grader does not have (the "
-                                  "grade measures your own code): graded, they stop there, which "
-                                  "costs nothing unless your exercises need what they compute"}
+                                  "grade measures your own code); graded, such a cell stops at "
+                                  "that call, which costs nothing unless your exercises need what "
+                                  "it computes"}
 
 
 def _cell_problems(result: Result) -> tuple[list[str], dict[str, list[str]]]:
@@ -206,6 +207,10 @@ def report(result: Result, spec: LabSpec, notebook: Path, unsandboxed: str,
             lines.append("Result: graded; " + ", ".join(f"{n} {s}" for s, n in counts.items()) +
                          (f"; {len(result.flags)} breaking a rule" if result.flags else "") +
                          (f"; {len(problems)} problem(s) above" if problems else "") + ".")
+    elif result.status == "error":
+        lines.append("Result: error: the check could not run here (not a verdict on your "
+                     "notebook); if the sandbox cannot start on this machine, run "
+                     "`make check NB=... CHECK_ARGS=--no-sandbox`.")
     else:
         lines.append(f"Result: {result.status}: the grader would not grade this notebook as it "
                      "is" + (" (the exercises graded before it stopped keep their points)"
@@ -297,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except PreflightFailed as exc:
         print(f"error: the course's installation cannot grade this lab, so checking your "
-              f"notebook would say nothing: {exc}", file=sys.stderr)
+              f"notebook would say nothing (if the sandbox cannot start on this machine, try "
+              f"CHECK_ARGS=--no-sandbox): {exc}", file=sys.stderr)
         return 2
     print(text)
     return 0 if result.status == "graded" else 1
