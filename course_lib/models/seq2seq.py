@@ -1,6 +1,7 @@
 """The small torch encoder–decoder (GRU encoder, GRU decoder, optional attention) shared by
-chapters 10 to 12, its training loop (teacher forcing on :func:`course_lib.train.fit`) and the
-token helpers (``PAD``, ``BOS``, ``EOS``, :func:`strip_eos`, :func:`exact_match`).
+chapters 10 to 12, its training loop (teacher forcing on :func:`course_lib.train.fit`, or
+scheduled sampling with a :func:`sampling_schedule`), the token helpers (``PAD``, ``BOS``,
+``EOS``, :func:`strip_eos`, :func:`exact_match`) and :func:`edit_distance`.
 
 Chapter 10 uses it without attention (the fixed-vector bottleneck) and for beam search through
 ``step``; chapter 11 compares the attention scores of :mod:`course_lib.models.attention`,
@@ -148,21 +149,126 @@ def train_seq2seq(
     seed: int = 0,
     desc: str = "training",
     evaluate=None,
+    sampling=None,
 ):
     """Train ``model`` with teacher forcing and Adam (cross-entropy over the real target tokens,
     padding ignored, gradient norm clipped at 1) using :func:`course_lib.train.fit`.
-    Returns the history."""
+    Returns the history.
+
+    ``sampling`` switches on *scheduled sampling* (Bengio et al. 2015): a schedule
+    ``p(update) -> probability`` (update counted from 0 over the whole call, e.g. one of
+    :func:`sampling_schedule`). At every update the decoder then runs step by step
+    (:func:`scheduled_sampling_forward`): after the first output step, each sentence reads its
+    own previous most probable token with probability ``p`` instead of the true one. ``None``
+    (the default) is plain teacher forcing, all steps in one call. The coins are drawn from a
+    generator seeded with ``seed``; the history gains ``"p"``, the last probability of each
+    pass."""
+    generator = torch.Generator().manual_seed(int(seed))
+    update = [0]
+    used = []
 
     def loss(s, ti, to):
         keep = int((s != PAD).sum(1).max())  # trim padding columns shared by the batch
         keep_t = int((to != PAD).sum(1).max())
-        logp = model(s[:, :keep], ti[:, :keep_t])
+        if sampling is None:
+            logp = model(s[:, :keep], ti[:, :keep_t])
+        else:
+            p = float(sampling(update[0]))
+            update[0] += 1
+            used.append(p)
+            logp, _ = scheduled_sampling_forward(model, s[:, :keep], ti[:, :keep_t], p,
+                                                 generator)
         return torch.nn.functional.nll_loss(
             logp.reshape(-1, logp.shape[-1]), to[:, :keep_t].reshape(-1), ignore_index=PAD
         )
 
+    evaluate_p = evaluate
+    if sampling is not None:
+        def evaluate_p():
+            return {"p": used[-1], **(evaluate() if evaluate is not None else {})}
+
     return fit_teacher_forced(model, (src, teacher_forcing_inputs(tgt), tgt), loss, epochs,
-                              batch_size, lr, seed, desc, evaluate)
+                              batch_size, lr, seed, desc, evaluate_p)
+
+
+def scheduled_sampling_forward(model, src, tgt_in, p: float, generator=None):
+    """The decoder of scheduled sampling, step by step: ``src (N, T_x)``, the teacher-forcing
+    inputs ``tgt_in (N, T_y)`` (``<s>`` then the target shifted right) and the probability
+    ``p`` -> log-probabilities ``(N, T_y, K)`` and the tokens the decoder actually read
+    ``fed (N, T_y)``.
+
+    Step 1 reads ``tgt_in[:, 0]`` (``<s>``). At every later step ``t`` a coin per sentence
+    (``torch.rand < p`` with ``generator``) picks the model's own most probable token of step
+    ``t - 1`` (no gradient flows through that choice), otherwise the true ``tgt_in[:, t]``.
+    ``p = 0`` reads exactly the teacher-forcing inputs, ``p = 1`` only the model's own tokens,
+    the inputs of greedy decoding."""
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p: expected a probability in [0, 1], got {p}")
+    tgt_in = torch.as_tensor(tgt_in)
+    if tgt_in.ndim != 2:
+        raise ValueError(f"tgt_in: expected shape (N, T_y), got {tuple(tgt_in.shape)}")
+    h, mask, s = model.encode(src)
+    y = tgt_in[:, 0]
+    steps, fed = [], []
+    for t in range(tgt_in.shape[1]):
+        if t > 0:
+            own = steps[-1].detach().argmax(-1)
+            coin = torch.rand(len(y), generator=generator) < p
+            y = torch.where(coin, own, tgt_in[:, t])
+        lp, s, _ = model.step(y, s, h, mask)
+        steps.append(lp)
+        fed.append(y)
+    return torch.stack(steps, 1), torch.stack(fed, 1)
+
+
+def sampling_schedule(kind: str, *, updates: int | None = None, k: float | None = None,
+                      p_max: float = 1.0):
+    """A schedule of scheduled sampling: ``p(i)``, the probability of feeding the model's own
+    token at update ``i = 0, 1, ...``, rising from 0 towards ``p_max``. Bengio et al. (2015)
+    schedule the probability of the *true* token, ``eps_i``; here ``p_i = p_max (1 - eps_i)``.
+
+    - ``"linear"`` (needs ``updates``): ``eps_i = max(0, 1 - i / updates)``, so
+      ``p_i = p_max * min(i / updates, 1)``: 0 at the start, ``p_max`` from update ``updates`` on.
+    - ``"inverse_sigmoid"`` (needs ``k >= 1``): ``eps_i = k / (k + exp(i / k))``, so ``p_0 =
+      p_max / (k + 1)``, ``p_i = p_max / 2`` at ``i = k ln k``, and ``p_i -> p_max``.
+    """
+    p_max = float(p_max)
+    if not 0.0 <= p_max <= 1.0:
+        raise ValueError(f"p_max: expected a probability in [0, 1], got {p_max}")
+    if kind == "linear":
+        if updates is None:
+            raise ValueError("updates: the linear schedule needs the number of updates")
+        updates = validate.positive("updates", updates, integer=True)
+        return lambda i: p_max * min(_update_index(i) / updates, 1.0)
+    if kind == "inverse_sigmoid":
+        if k is None or not np.isfinite(k) or k < 1:
+            raise ValueError(f"k: the inverse sigmoid schedule needs k >= 1, got {k!r}")
+        k = float(k)
+        return lambda i: p_max * (1.0 - k / (k + np.exp(_update_index(i) / k)))
+    raise ValueError(f"kind: expected 'linear' or 'inverse_sigmoid', got {kind!r}")
+
+
+def _update_index(i) -> int:
+    if isinstance(i, bool) or not isinstance(i, int | np.integer) or i < 0:
+        raise ValueError(f"i: expected an update index, an int >= 0, got {i!r}")
+    return int(i)
+
+
+def edit_distance(pred, tgt) -> np.ndarray:
+    """Per sentence, the Levenshtein distance (insertions, deletions and substitutions of one
+    token, each costing 1) between the prediction up to its first ``</s>`` and the target's
+    tokens (padding and ``</s>`` dropped). ``pred (N, T)``, ``tgt (N, T_y)`` -> ``(N,)`` ints."""
+    out = []
+    for p, q in zip(pred, tgt, strict=True):
+        a, b = strip_eos(p), strip_eos([t for t in q if t != PAD])
+        row = list(range(len(b) + 1))  # distances from the empty prefix of a
+        for i, x in enumerate(a, start=1):
+            prev, row[0] = row[0], i
+            for j, z in enumerate(b, start=1):
+                prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != z))
+        out.append(row[-1])
+    return np.array(out, dtype=np.int64)
 
 
 def fit_teacher_forced(model, arrays, batch_loss, epochs: int, batch_size: int, lr: float,
