@@ -26,8 +26,11 @@ from course_lib.data.images import (
 from course_lib.data.sequences import (
     adding_problem,
     binary_addition,
+    binary_addition_split,
     counting_sequences,
+    distinct_bit_strings,
     parity_sequences,
+    parity_split,
 )
 from course_lib.data.signals import BEHAVIOURS, behaviours, sine_signals
 from course_lib.data.text import (
@@ -56,8 +59,8 @@ __all__ = [
     "BEHAVIOURS", "CORPUS_OBJECTS", "CORPUS_PLACES", "CORPUS_SUBJECTS", "CORPUS_VERBS",
     "NUMBER_WORDS", "SCENE_COLOURS", "SCENE_SHAPES", "SCENE_VOCAB", "TAGS",
     "TRANSLATION_SPECIALS", "TRANSLATION_SRC_WORDS", "TRANSLATION_TGT_WORDS",
-    "adding_problem", "behaviours", "binary_addition", "bracket_text", "char_corpus",
-    "counting_sequences", "load_digits", "moving_shapes", "number_to_words", "number_words",
-    "parity_sequences", "reviews", "shape_scenes", "sine_signals", "tagged_sentences",
+    "adding_problem", "behaviours", "binary_addition", "binary_addition_split", "bracket_text",
+    "char_corpus", "counting_sequences", "distinct_bit_strings", "load_digits", "moving_shapes",
+    "number_to_words", "number_words", "parity_sequences", "parity_split", "reviews", "shape_scenes", "sine_signals", "tagged_sentences",
     "toy_translation", "two_blobs",
 ]
