@@ -80,11 +80,12 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     out = Path(out).resolve()
     if out == submissions or submissions in out.parents:
         raise ValueError("out: must not be inside the submissions folder")
-    found = find_submissions(submissions)
-    for name in roster or []:
-        found.setdefault(student_id(name), None)
     solutions = (find_root() / "solutions" if solutions is None else Path(solutions)).resolve()
     spec = LabSpec(lab, solutions)
+    notes: dict[str, str] = {}  # what was graded where a student's folder held a choice
+    found = find_submissions(submissions, lab, f"{spec.notebook_name}.ipynb", notes)
+    for name in roster or []:
+        found.setdefault(student_id(name), None)
     bwrap_path()  # fail early, with the fix, when bubblewrap is missing
     for sub in ("feedback", "results"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -106,6 +107,9 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     qids = [q.qid for q in spec.questions]
 
     def save(r: Result) -> None:  # as results arrive: an interrupted batch loses nothing
+        note = notes.get(r.student, "")
+        if note and note not in r.message:
+            r.message = f"{r.message}; {note}" if r.message else note
         results[r.student] = r
         (out / "results" / f"{r.student}.json").write_text(json.dumps(r.to_json()))
         (out / "feedback" / f"{r.student}.txt").write_text(feedback_text(lab, r))

@@ -1,6 +1,6 @@
 """``python -m course_tools.grading SUBMISSIONS --lab ch01 [--out DIR] [--workers N]
-[--roster FILE] [--db URL] [--timeout S] [--budget S] [--rules zero|flag] [--regrade]
-[--root DIR]``."""
+[--roster FILE] [--canvas-assignment TITLE] [--db URL] [--timeout S] [--budget S]
+[--rules zero|flag] [--regrade] [--root DIR]``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from course_tools.grading.batch import grade_folder
+from course_tools.grading.export import export_batch, read_roster
 from course_tools.grading.rules import POLICIES
 from course_tools.grading.run import PreflightFailed, preflight
 from course_tools.grading.spec import LabSpec
@@ -26,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", required=True, help="lab id, e.g. ch01 (a folder of solutions/)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: <root>/grades)")
-    parser.add_argument("--roster", type=Path, help="text file, one student id per line")
+    parser.add_argument("--roster", type=Path,
+                        help="the class: a CSV file student,platform_id,name[,sis_user_id,"
+                             "sis_login_id,section] (also writes OUT/canvas.csv and "
+                             "OUT/per-question.csv; course_tools.grading.export), or a text "
+                             "file of one student id per line")
+    parser.add_argument("--canvas-assignment", metavar="TITLE",
+                        help="header of canvas.csv's grade column (default: the lab id); "
+                             "'Lab 3 (12345)' names an existing Canvas assignment by its id")
     parser.add_argument("--timeout", type=float, default=60,
                         help="time limit of each cell and each call in seconds")
     parser.add_argument("--budget", type=float, default=None,
@@ -47,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     roster = None
     if args.roster:
-        roster = [line.strip() for line in args.roster.read_text().splitlines() if line.strip()]
+        try:
+            roster = read_roster(args.roster)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.submissions is None and not args.check_master:
         parser.error("the folder of submissions is required (or --check-master)")
     try:
@@ -63,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             root = find_root(args.root)
             args.out = root / "grades" if args.out is None else args.out
             args.solutions = root / "solutions" if args.solutions is None else args.solutions
-        batch = grade_folder(args.submissions, args.lab, args.out, roster=roster,
+        batch = grade_folder(args.submissions, args.lab, args.out,
+                             roster=roster.students if roster else None,
                              cell_timeout=args.timeout, workers=args.workers, db_url=args.db,
                              solutions=args.solutions, regrade=args.regrade, budget=args.budget,
                              policy=args.rules)
@@ -72,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(batch.summary)
     print(f"wrote {args.out / 'grades.csv'} and {args.out / 'feedback'}/")
+    if roster is not None:
+        print(export_batch(args.out, args.lab, batch.results, args.solutions, roster,
+                           args.canvas_assignment))
     if args.similarity:
         from course_tools.grading.similarity import report_and_write
         print(report_and_write(args.submissions, args.lab, args.out, find_root(args.root)))
