@@ -233,3 +233,109 @@ def test_attention_on_image_carries_a_colour_bar_alone_or_shared(scenes):
                                       colorbar=axes if k == 2 else False)
     assert len(fig.axes) == 4
     plt.close(fig)
+
+
+# --- the Show-and-Tell baseline (no attention) --------------------------------------------------
+
+def test_show_and_tell_shapes_and_no_weights(scenes):
+    images, captions = scenes
+    model = _model(4, attention=False)
+    assert isinstance(model, captioning.ShowAndTell) and model.grid == (4, 4)
+    assert not any(name.startswith("attn") for name, _ in model.named_parameters())
+    with torch.no_grad():
+        lp, a = model(images, teacher_forcing_inputs(captions))
+    assert lp.shape == (6, 9, len(VOCAB)) and a is None
+    assert torch.allclose(lp.exp().sum(-1), torch.ones(6, 9, dtype=lp.dtype), atol=1e-12)
+    tokens, weights = model.greedy(images, 5)
+    assert tokens.shape == (6, 5) and weights is None
+    fed = np.concatenate([np.full((6, 1), BOS), tokens[:, :-1]], 1)
+    with torch.no_grad():
+        assert np.array_equal(model(images, fed)[0].argmax(-1).numpy(), tokens)
+
+
+def test_show_and_tell_equals_the_numpy_formula(scenes):
+    """v = W_v vec(h) + b_v, s0 = tanh(W_s0 v + b), C0 likewise; then an LSTM on E y alone
+    (torch's gate order i, f, g, o) and log softmax(V s + b_y)."""
+    images, captions = scenes
+    model = _model(5, attention=False)
+    tgt_in = teacher_forcing_inputs(captions)
+    with torch.no_grad():
+        h = model.encode(images).numpy()
+        lp = model(images, tgt_in)[0].numpy()
+    P = {k: p.detach().numpy() for k, p in model.named_parameters()}
+
+    def sig(x):
+        return 1 / (1 + np.exp(-x))
+
+    v = h.reshape(6, -1) @ P["image.weight"].T + P["image.bias"]
+    s = np.tanh(v @ P["init_s.weight"].T + P["init_s.bias"])
+    c = np.tanh(v @ P["init_c.weight"].T + P["init_c.bias"])
+    for t in range(tgt_in.shape[1]):
+        z = (P["emb.weight"][tgt_in[:, t]] @ P["cell.weight_ih"].T + P["cell.bias_ih"]
+             + s @ P["cell.weight_hh"].T + P["cell.bias_hh"])
+        i, f, g, o = np.split(z, 4, axis=1)
+        c = sig(f) * c + sig(i) * np.tanh(g)
+        s = sig(o) * np.tanh(c)
+        logits = s @ P["out.weight"].T + P["out.bias"]
+        expected = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        assert np.allclose(lp[:, t], expected, atol=1e-10)
+
+
+def test_show_and_tell_sees_the_image_only_through_its_first_state(scenes):
+    """Two images with the same first state give the same caption: the gradient of step 3's
+    output with respect to the image flows only through s0 and C0."""
+    images, captions = scenes
+    model = _model(6, attention=False)
+    x = torch.as_tensor(images, dtype=torch.float64).requires_grad_(True)
+    lp, _ = model(x, teacher_forcing_inputs(captions)[:, :3])
+    lp[:, 2].sum().backward()
+    grad_full = x.grad.clone()
+    x.grad = None
+    h = model.encode(x)
+    state = model.init_state(h)
+    other = torch.zeros_like(h)  # step ignores h: feeding zeros changes nothing
+    for y in torch.as_tensor(teacher_forcing_inputs(captions)[:, :3]).T:
+        out, state, a = model.step(y, state, other)
+        assert a is None
+    out.sum().backward()
+    assert torch.allclose(x.grad, grad_full, atol=1e-12) and grad_full.abs().sum() > 0
+
+
+def test_show_and_tell_gradcheck(scenes):
+    images, captions = scenes
+    model = _model(7, attention=False, hidden=3, emb=2, channels=2)
+    tgt_in, tgt = teacher_forcing_inputs(captions)[:2, :4], captions[:2, :4]
+    x = torch.as_tensor(images[:2], dtype=torch.float64)
+    w = model.image.weight
+
+    def f(weight):
+        lp, a = torch.func.functional_call(model, {"image.weight": weight}, (x, tgt_in))
+        return captioning.caption_loss(lp, tgt, a)[0]
+
+    assert torch.autograd.gradcheck(f, (w.detach().clone().requires_grad_(True),),
+                                    eps=1e-6, atol=1e-7)
+
+
+def test_training_the_baseline_uses_the_shared_loop_and_refuses_a_penalty():
+    images, captions, _ = data.shape_scenes(12, size=16, seed=5)
+    torch.manual_seed(0)
+    model = captioning.make_captioner(len(VOCAB), size=16, hidden=32, emb=16, channels=16,
+                                      attention=False)
+    with pytest.raises(ValueError, match="lam"):
+        captioning.train_captioner(model, images, captions, epochs=1, lam=0.01)
+    hist = captioning.train_captioner(model, images, captions, epochs=60, batch_size=12,
+                                      lr=1e-2)
+    assert hist["loss"][-1] < 0.2 * hist["loss"][0]
+    with pytest.raises(ValueError, match="attention"):
+        captioning.make_captioner(len(VOCAB), attention="no")
+
+
+def test_coverage_sums_the_real_steps():
+    _, targets, scores = _batch(3)
+    a = torch.softmax(scores, -1).detach()
+    cover = captioning.coverage(a, targets)
+    m = (targets != PAD).numpy()
+    expected = np.einsum("nt,ntl->nl", m, a.numpy())
+    assert np.allclose(cover.numpy(), expected, atol=1e-12)
+    assert np.allclose(cover.sum(1).numpy(), m.sum(1), atol=1e-12)
+    assert isinstance(captioning.coverage(a.numpy(), targets.numpy()), np.ndarray)

@@ -28,8 +28,9 @@ from course_lib.models.seq2seq import (
     teacher_forcing_inputs,
 )
 
-__all__ = ["Captioner", "caption_loss", "coverage_penalty", "make_captioner", "train_captioner",
-           "word_accuracy", "caption_accuracy", "attention_on_image", "words"]
+__all__ = ["Captioner", "ShowAndTell", "caption_loss", "coverage", "coverage_penalty",
+           "make_captioner", "train_captioner", "word_accuracy", "caption_accuracy",
+           "attention_on_image", "words"]
 
 
 def make_captioner(
@@ -39,9 +40,11 @@ def make_captioner(
     emb: int = 32,
     attn_size: int = 64,
     channels: int = 32,
+    attention: bool = True,
 ):
     """A CNN encoder and an LSTM decoder with soft attention over the feature grid (a torch
-    module).
+    module); with ``attention=False`` the Show-and-Tell baseline (Vinyals et al. 2015) with the
+    same encoder and decoder size, which sees the image only as one vector.
 
     Encoder: ``Conv(3 -> channels) - ReLU - MaxPool(2) - Conv(channels -> hidden) - ReLU -
     MaxPool(2) - Conv(hidden -> hidden) - ReLU`` (3 x 3 kernels, padding 1) maps
@@ -60,6 +63,14 @@ def make_captioner(
     ``forward(images, tgt_in) -> (log_probs (N, T, K), a (N, T, L))`` with teacher forcing;
     ``greedy(images, max_len) -> (tokens (N, T), a (N, T, L))`` as NumPy arrays.
     Attribute ``grid = (G_h, G_w)``.
+
+    Without attention (:class:`ShowAndTell`; ``attn_size`` is not used): the grid is flattened
+    and mapped linearly to one image vector ``v = W_v vec(h) + b_v`` of size ``hidden`` (like a
+    CNN's fully connected layer, so the vector can still encode where each shape is), the state
+    starts at ``s^(0) = tanh(W_s0 v)``, ``C^(0) = tanh(W_c0 v)``, and the LSTM then reads only
+    ``E y^(t-1)`` and predicts ``log softmax(V s^(t) + b_y)``: after the first state the decoder
+    never sees the image again. ``step``, ``forward`` and ``greedy`` return None for the
+    weights.
     """
     n_vocab = validate.positive("n_vocab", n_vocab, integer=True)
     size = validate.positive("size", size, integer=True)
@@ -68,15 +79,20 @@ def make_captioner(
     for name, value in (("hidden", hidden), ("emb", emb), ("attn_size", attn_size),
                         ("channels", channels)):
         validate.positive(name, value, integer=True)
+    if not isinstance(attention, bool):
+        raise ValueError(f"attention: expected True or False, got {attention!r}")
+    if not attention:
+        return ShowAndTell(n_vocab, size=size, hidden=hidden, emb=emb, channels=channels)
     return Captioner(n_vocab, size=size, hidden=hidden, emb=emb, attn_size=attn_size,
                      channels=channels)
 
 
-class Captioner(nn.Module):
-    """The captioner built by :func:`make_captioner` (see there)."""
+class _CaptionModel(nn.Module):
+    """What both captioners share: the CNN encoder with a learned vector per grid location,
+    teacher forcing and greedy decoding. A subclass builds the rest of the decoder and defines
+    ``init_state(h)`` and ``step(y_prev, state, h) -> (log_probs, state, a or None)``."""
 
-    def __init__(self, n_vocab: int, size: int = 24, hidden: int = 64, emb: int = 32,
-                 attn_size: int = 64, channels: int = 32):
+    def __init__(self, size: int, hidden: int, channels: int):
         super().__init__()
         self.image_size = size
         self.grid = (size // 4, size // 4)
@@ -86,12 +102,6 @@ class Captioner(nn.Module):
             nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
         )
         self.position = nn.Parameter(0.1 * torch.randn(self.grid[0] * self.grid[1], hidden))
-        self.emb = nn.Embedding(n_vocab, emb, padding_idx=PAD)
-        self.init_s = nn.Linear(hidden, hidden)
-        self.init_c = nn.Linear(hidden, hidden)
-        self.attn = Attention("additive", hidden, attn_size)
-        self.cell = nn.LSTMCell(emb + hidden, hidden)
-        self.out = nn.Linear(2 * hidden, n_vocab)
 
     def encode(self, images):
         images = torch.as_tensor(images, dtype=self.position.dtype)
@@ -100,6 +110,54 @@ class Captioner(nn.Module):
                              f"got {tuple(images.shape)}")
         f = self.cnn(images)  # (N, H, G_h, G_w)
         return f.flatten(2).transpose(1, 2) + self.position  # (N, L, H), row by row
+
+    @staticmethod
+    def _stack(weights):
+        return None if weights[0] is None else torch.stack(weights, 1)
+
+    def forward(self, images, tgt_in):
+        """Teacher forcing: ``tgt_in (N, T)`` (``<s>`` then the caption shifted right) ->
+        log-probabilities ``(N, T, K)`` and weights ``(N, T, L)`` (None without attention)."""
+        h = self.encode(images)
+        state = self.init_state(h)
+        tgt_in = torch.as_tensor(tgt_in)
+        out, weights = [], []
+        for t in range(tgt_in.shape[1]):
+            lp, state, a = self.step(tgt_in[:, t], state, h)
+            out.append(lp)
+            weights.append(a)
+        return torch.stack(out, 1), self._stack(weights)
+
+    @torch.no_grad()
+    def greedy(self, images, max_len: int = 9):
+        """Greedy captions ``tokens (N, max_len)`` and their weights ``(N, max_len, L)``
+        (NumPy; None without attention); steps after ``</s>`` continue but mean nothing."""
+        self.eval()
+        h = self.encode(images)
+        state = self.init_state(h)
+        y = torch.full((len(h),), BOS, dtype=torch.long)
+        toks, weights = [], []
+        for _ in range(max_len):
+            lp, state, a = self.step(y, state, h)
+            y = lp.argmax(1)
+            toks.append(y)
+            weights.append(a)
+        weights = self._stack(weights)
+        return torch.stack(toks, 1).numpy(), None if weights is None else weights.numpy()
+
+
+class Captioner(_CaptionModel):
+    """The captioner with attention built by :func:`make_captioner` (see there)."""
+
+    def __init__(self, n_vocab: int, size: int = 24, hidden: int = 64, emb: int = 32,
+                 attn_size: int = 64, channels: int = 32):
+        super().__init__(size, hidden, channels)
+        self.emb = nn.Embedding(n_vocab, emb, padding_idx=PAD)
+        self.init_s = nn.Linear(hidden, hidden)
+        self.init_c = nn.Linear(hidden, hidden)
+        self.attn = Attention("additive", hidden, attn_size)
+        self.cell = nn.LSTMCell(emb + hidden, hidden)
+        self.out = nn.Linear(2 * hidden, n_vocab)
 
     def init_state(self, h):
         mean = h.mean(1)
@@ -116,50 +174,62 @@ class Captioner(nn.Module):
         s, c_cell = self.cell(x, (s, c_cell))
         return torch.log_softmax(self.out(torch.cat([s, ctx], 1)), -1), (s, c_cell), a
 
-    def forward(self, images, tgt_in):
-        """Teacher forcing: ``tgt_in (N, T)`` (``<s>`` then the caption shifted right) ->
-        log-probabilities ``(N, T, K)`` and weights ``(N, T, L)``."""
-        h = self.encode(images)
-        state = self.init_state(h)
-        tgt_in = torch.as_tensor(tgt_in)
-        out, weights = [], []
-        for t in range(tgt_in.shape[1]):
-            lp, state, a = self.step(tgt_in[:, t], state, h)
-            out.append(lp)
-            weights.append(a)
-        return torch.stack(out, 1), torch.stack(weights, 1)
 
-    @torch.no_grad()
-    def greedy(self, images, max_len: int = 9):
-        """Greedy captions ``tokens (N, max_len)`` and their weights
-        ``(N, max_len, L)`` (NumPy); steps after ``</s>`` continue but mean nothing."""
-        self.eval()
-        h = self.encode(images)
-        state = self.init_state(h)
-        y = torch.full((len(h),), BOS, dtype=torch.long)
-        toks, weights = [], []
-        for _ in range(max_len):
-            lp, state, a = self.step(y, state, h)
-            y = lp.argmax(1)
-            toks.append(y)
-            weights.append(a)
-        return torch.stack(toks, 1).numpy(), torch.stack(weights, 1).numpy()
+class ShowAndTell(_CaptionModel):
+    """The captioner without attention built by ``make_captioner(..., attention=False)`` (see
+    there)."""
+
+    def __init__(self, n_vocab: int, size: int = 24, hidden: int = 64, emb: int = 32,
+                 channels: int = 32):
+        super().__init__(size, hidden, channels)
+        n_loc = self.grid[0] * self.grid[1]
+        self.emb = nn.Embedding(n_vocab, emb, padding_idx=PAD)
+        self.image = nn.Linear(n_loc * hidden, hidden)  # the one image vector
+        self.init_s = nn.Linear(hidden, hidden)
+        self.init_c = nn.Linear(hidden, hidden)
+        self.cell = nn.LSTMCell(emb, hidden)
+        self.out = nn.Linear(hidden, n_vocab)
+
+    def image_vector(self, h):
+        """``h (N, L, H)`` -> the image as one vector ``(N, H)``: a linear map of the whole
+        grid, flattened (so it can still say where each shape is)."""
+        return self.image(h.flatten(1))
+
+    def init_state(self, h):
+        v = self.image_vector(h)
+        return torch.tanh(self.init_s(v)), torch.tanh(self.init_c(v))
+
+    def step(self, y_prev, state, h):
+        """One word: ``y_prev (N,)``, ``state = (s^(t-1), C^(t-1))`` -> log-probabilities
+        ``(N, K)``, the new state and None (no attention; ``h`` is not read)."""
+        s, c_cell = self.cell(self.emb(torch.as_tensor(y_prev)), state)
+        return torch.log_softmax(self.out(s), -1), (s, c_cell), None
 
 
-def coverage_penalty(weights, targets, lam: float = 1.0):
-    """The doubly stochastic attention penalty of Xu et al. (2015), in torch:
-    ``lam * mean_n sum_l (1 - sum_t m_nt a_n^(t,l))**2``, where ``m_nt`` is 1 for the real steps
-    of caption n (``targets != PAD``: the words and ``</s>``) and 0 for padding.
-    ``weights (N, T, L)``, ``targets (N, T)`` -> a torch scalar."""
-    if not lam >= 0:
-        raise ValueError(f"lam: expected a number >= 0, got {lam!r}")
+def coverage(weights, targets):
+    """Attention coverage: each location's weights summed over the real steps of its caption,
+    ``sum_t m_nt a_n^(t,l)`` with ``m_nt = 1`` where ``targets != PAD`` (the words and
+    ``</s>``). ``weights (N, T, L)``, ``targets (N, T)`` (torch or NumPy) -> ``(N, L)``, of the
+    type of ``weights``; each row sums to the caption's number of real steps."""
+    as_numpy = isinstance(weights, np.ndarray)
+    weights = torch.as_tensor(weights)
     targets = torch.as_tensor(targets)
     if weights.ndim != 3 or weights.shape[:2] != targets.shape:
         raise ValueError(f"weights: expected shape (N, T, L) with (N, T) = "
                          f"{tuple(targets.shape)}, got {tuple(weights.shape)}")
     mask = (targets != PAD).to(weights.dtype)
-    coverage = (weights * mask.unsqueeze(2)).sum(1)  # (N, L): summed over the real steps
-    return lam * ((1 - coverage) ** 2).sum(1).mean()
+    cover = (weights * mask.unsqueeze(2)).sum(1)  # (N, L): summed over the real steps
+    return cover.numpy() if as_numpy else cover
+
+
+def coverage_penalty(weights, targets, lam: float = 1.0):
+    """The doubly stochastic attention penalty of Xu et al. (2015), in torch:
+    ``lam * mean_n sum_l (1 - sum_t m_nt a_n^(t,l))**2``, where ``m_nt`` is 1 for the real steps
+    of caption n (``targets != PAD``: the words and ``</s>``) and 0 for padding
+    (:func:`coverage`). ``weights (N, T, L)``, ``targets (N, T)`` -> a torch scalar."""
+    if not lam >= 0:
+        raise ValueError(f"lam: expected a number >= 0, got {lam!r}")
+    return lam * ((1 - coverage(weights, targets)) ** 2).sum(1).mean()
 
 
 def caption_loss(log_probs, targets, weights, lam: float = 0.0):
@@ -169,7 +239,8 @@ def caption_loss(log_probs, targets, weights, lam: float = 0.0):
     Args:
         log_probs: ``(N, T, K)`` log-probabilities.
         targets: ``(N, T)`` token ids, 0 for padding.
-        weights: ``(N, T, L)`` attention weights.
+        weights: ``(N, T, L)`` attention weights, or None for a model without attention
+            (then ``lam`` must be 0 and the penalty is 0).
         lam: weight of the penalty (>= 0).
 
     Returns:
@@ -179,7 +250,13 @@ def caption_loss(log_probs, targets, weights, lam: float = 0.0):
     if log_probs.ndim != 3 or log_probs.shape[:2] != targets.shape:
         raise ValueError(f"log_probs: expected shape (N, T, K) with (N, T) = "
                          f"{tuple(targets.shape)}, got {tuple(log_probs.shape)}")
-    penalty = coverage_penalty(weights, targets, lam)
+    if weights is None:
+        if lam != 0:
+            raise ValueError(f"lam: a model without attention has no attention penalty; "
+                             f"expected lam = 0, got {lam!r}")
+        penalty = torch.zeros((), dtype=log_probs.dtype)
+    else:
+        penalty = coverage_penalty(weights, targets, lam)
     mask = (targets != PAD).to(log_probs.dtype)
     nll = -log_probs.gather(2, targets.unsqueeze(2)).squeeze(2)  # (N, T)
     ce = (nll * mask).sum() / mask.sum()
