@@ -1,12 +1,17 @@
-"""A batch: grade every submission of a folder (in worker processes), resume from stored
-results, write the CSV, the feedback and the gradebook."""
+"""A batch: grade every submission of a folder (in local worker processes, or as one task per
+submission on a Dask distributed cluster), resume from stored results, write the CSV, the
+feedback and the gradebook."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
+import socket
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +23,7 @@ from course_tools.grading.rules import POLICIES
 from course_tools.grading.run import _worker_init, grade_one, preflight
 from course_tools.grading.spec import LabSpec
 from course_tools.paths import find_root
-from course_tools.sandbox import bwrap_path
+from course_tools.sandbox import SandboxError, bwrap_path
 
 
 @dataclass
@@ -53,11 +58,196 @@ def result_key(spec: LabSpec, cell_timeout: float, budget: float | None, policy:
     return hashlib.sha256(f"{spec.fingerprint}\0{settings}".encode()).hexdigest()[:16]
 
 
+RETRIES = 2             # Dask: more tries of a task that raised (see _on_dask)
+CONNECT_TIMEOUT = 30    # seconds to reach the Dask scheduler
+WORKER_TIMEOUT = 120    # seconds for the first Dask worker to join
+CHECK_TIMEOUT = 600     # seconds for each worker's check (a cold worker imports the grader)
+
+
+@dataclass
+class _Job:
+    """What every submission of a batch is graded with: :func:`grade_one`'s arguments after
+    the student and the notebook, and what the client knows of the lab. Sent to Dask workers
+    with each task (so it is plain data)."""
+
+    lab: str
+    solutions: str
+    cell_timeout: float
+    limits: object
+    budget: float | None    # as given; None: from the master's time (after the preflight)
+    policy: str
+    root: str               # the submissions folder
+    key: str                # the result key
+    fingerprint: str        # the lab's fingerprint here (a Dask worker's must be the same)
+    show_progress: bool
+    workers: int            # how many submissions are graded at once
+
+    def args(self, student: str, path: str | None, budget: float) -> tuple:
+        return (student, path, self.lab, self.solutions, self.cell_timeout, self.limits,
+                budget, self.policy, self.root, self.key)
+
+    def budget_after(self, master_seconds: float) -> float:
+        if self.budget is not None:
+            return self.budget
+        return max(MIN_BUDGET, BUDGET_FACTOR * master_seconds)
+
+    def arrivals(self, futures: dict, done) -> Iterator[Result]:
+        """The Result of each future of ``futures`` (future -> (student, digest)) in the order
+        ``done`` yields them (as they complete), behind the progress bar; a future that failed
+        for good is an ``error`` row."""
+        if self.show_progress:
+            from course_lib.train import progress
+
+            done = progress(done, total=len(futures), desc=f"grading {self.lab}")
+        for fut in done:
+            student, digest = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as exc:  # a worker process died (every try), or the cluster went
+                r = Result(student, "error", fingerprint=self.key,
+                           message=f"grader error: {type(exc).__name__}: {str(exc)[:300]}")
+            r.digest = digest
+            yield r
+
+
+def _on_processes(job: _Job, spec: LabSpec, todo: list) -> Iterator[Result]:
+    """Grade ``todo`` in ``job.workers`` local processes (spawned, each with its sandbox slot),
+    after the preflight here."""
+    budget = job.budget_after(preflight(spec, job.cell_timeout, job.limits, job.policy))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, min(job.workers, len(todo))), mp_context=ctx,
+                             initializer=_worker_init) as pool:
+        futures = {pool.submit(grade_one, *job.args(s, str(p) if p else None, budget)): (s, d)
+                   for s, p, d in todo}
+        yield from job.arrivals(futures, as_completed(futures))
+
+
+_CHECKED: dict[tuple, str | None] = {}
+
+
+def _worker_problem(job: _Job) -> str | None:
+    """Why the Dask worker this runs on cannot grade as the client would, or None (checked
+    once per worker process): one thread per process (one sandbox slot, so one uid, each),
+    bubblewrap, the submissions and the solutions at the client's paths, and the same lab
+    fingerprint (the master, course_lib, the grader, the Python's path and every installed
+    distribution's version: what the result key is made of)."""
+    cached = (job.lab, job.solutions, job.root, job.fingerprint)
+    if cached not in _CHECKED:
+        _CHECKED[cached] = _find_problem(job)
+    return _CHECKED[cached]
+
+
+def _find_problem(job: _Job) -> str | None:
+    from distributed import get_worker
+
+    threads = get_worker().state.nthreads
+    if threads > 1:
+        return (f"it runs {threads} threads; start Dask workers with --nthreads 1 (one "
+                "submission at a time per process, each with its own sandbox uid)")
+    try:
+        bwrap_path()
+    except SandboxError as exc:
+        return str(exc)
+    if not Path(job.root).is_dir():
+        return (f"the submissions folder {job.root} is not on this machine (every worker needs "
+                "it at the client's path, e.g. on a shared file system)")
+    try:
+        here = LabSpec(job.lab, Path(job.solutions)).fingerprint
+    except (OSError, ValueError) as exc:
+        return f"lab {job.lab} cannot be read from {job.solutions} here: {exc}"
+    if here != job.fingerprint:
+        return (f"its lab fingerprint is {here}, the client's {job.fingerprint}: the master, "
+                "course_lib, the grader, where Python is installed or an installed package's "
+                "version differ; install the same environment at the same path")
+    return None
+
+
+def _where() -> str:
+    from distributed import get_worker
+
+    return f"{get_worker().address} ({socket.gethostname()})"
+
+
+def _check_task(job: _Job) -> str | None:
+    why = _worker_problem(job)
+    return f"worker {_where()}: {why}" if why else None
+
+
+def _preflight_task(job: _Job) -> float:
+    why = _worker_problem(job)
+    if why:
+        raise ValueError(f"worker {_where()}: {why}")
+    return preflight(LabSpec(job.lab, Path(job.solutions)), job.cell_timeout, job.limits,
+                     job.policy)
+
+
+def _grade_task(job: _Job, student: str, path: str | None, budget: float) -> Result:
+    """One Dask task: :func:`grade_one` of one submission on the worker (in its sandbox), once
+    the worker is known to grade as the client would."""
+    why = _worker_problem(job)
+    if why:
+        return Result(student, "error", fingerprint=job.key,
+                      message=f"not graded on Dask worker {_where()}: {why}")
+    return grade_one(*job.args(student, path, budget))
+
+
+def _on_dask(job: _Job, todo: list, scheduler: str) -> Iterator[Result]:
+    """Grade ``todo`` on the Dask cluster of ``scheduler``: every worker is checked first (a
+    task pinned to each), then the preflight runs as a task (it tests the machines that
+    grade, and times the master there for the budget), then one task per submission. A task
+    whose worker dies is rescheduled by the scheduler (up to its
+    ``distributed.scheduler.allowed-failures``, 3 by default, then ``KilledWorker``); a task
+    that raised is tried ``RETRIES`` more times (:func:`grade_one` turns the submission's own
+    failures into rows, so what raises is the worker's: an import, a full disk)."""
+    try:
+        from distributed import Client, wait
+        from distributed import as_completed as dask_completed
+    except ImportError as exc:
+        raise ValueError("scheduler: grading on Dask needs the distributed package "
+                         "(pip install -e '.[grading]')") from exc
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except OSError as exc:
+        raise ValueError(f"scheduler: no Dask scheduler answered at {scheduler} ({exc}); start "
+                         "one with `dask scheduler` and workers with `dask worker "
+                         f"{scheduler} --nthreads 1`") from exc
+    with client, client.as_current():  # as_completed and wait find it
+        try:
+            client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        except TimeoutError as exc:
+            raise ValueError(f"scheduler: no Dask worker joined {scheduler} within "
+                             f"{WORKER_TIMEOUT} s (start them with `dask worker {scheduler} "
+                             "--nthreads 1`)") from exc
+        tag = uuid.uuid4().hex[:8]
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        checks = [client.submit(_check_task, job, key=f"check-{job.lab}-{i}-{tag}",
+                                workers=[address], allow_other_workers=False)
+                  for i, address in enumerate(workers)]
+        with contextlib.suppress(TimeoutError):
+            wait(checks, timeout=CHECK_TIMEOUT)
+        problems = [check.result() if check.status == "finished" else
+                    f"worker {address}: did not answer within {CHECK_TIMEOUT} s"
+                    if check.status == "pending" else
+                    f"worker {address}: its check failed: {check.exception()!r}"[:400]
+                    for address, check in zip(workers, checks, strict=True)]
+        problems = [why for why in problems if why]
+        if problems:
+            raise ValueError("scheduler: these Dask workers cannot grade as this machine "
+                             "would: " + "; ".join(problems)[:2000])
+        job.workers = sum(w["nthreads"] for w in workers.values())
+        master = client.submit(_preflight_task, job, key=f"preflight-{job.lab}-{tag}")
+        budget = job.budget_after(master.result())
+        futures = {client.submit(_grade_task, job, s, str(p) if p else None, budget,
+                                 key=f"grade-{job.lab}-{s}-{tag}", retries=RETRIES): (s, d)
+                   for s, p, d in todo}
+        yield from job.arrivals(futures, dask_completed(futures))
+
+
 def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | None = None,
                  cell_timeout: float = 60, workers: int = 1, db_url: str | None = None,
                  show_progress: bool = True, solutions: Path | None = None,
                  regrade: bool = False, limits=None, budget: float | None = None,
-                 policy: str = "zero") -> Batch:
+                 policy: str = "zero", scheduler: str | None = None) -> Batch:
     """Grade every submission in ``submissions`` (``workers`` at a time) and write
     ``out/grades.csv``, ``out/feedback/<student>.txt`` and ``.html``, ``out/results/`` (for
     resuming) and the gradebook (``out/gradebook.db`` unless ``db_url`` is given).
@@ -66,12 +256,19 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     grader, the environment and these settings). ``solutions`` defaults to the course's
     (:func:`~course_tools.paths.find_root`).
 
+    With ``scheduler`` (a Dask scheduler's address, ``tcp://host:8786``) the submissions are
+    graded on that Dask distributed cluster instead of ``workers`` local processes, one task
+    (:func:`~course_tools.grading.run.grade_one`, in the worker's sandbox) per submission;
+    this process still writes every output as the results arrive (:func:`_on_dask` says what
+    each worker must have and how lost workers are handled).
+
     Before anything is graded, :func:`~course_tools.grading.run.preflight` grades the master
-    itself in the sandbox: when it does not earn full marks the batch stops with
-    :class:`~course_tools.grading.run.PreflightFailed` and stores nothing. ``budget`` is each
-    submission's wall-clock limit in seconds (default: ``BUDGET_FACTOR`` times the master's
-    time, at least ``MIN_BUDGET``); ``policy`` what a broken from-scratch rule costs
-    (``"zero"`` or ``"flag"``, :mod:`~course_tools.grading.rules`). Returns a :class:`Batch`."""
+    itself in the sandbox (here, or on a Dask worker): when it does not earn full marks the
+    batch stops with :class:`~course_tools.grading.run.PreflightFailed` and stores nothing.
+    ``budget`` is each submission's wall-clock limit in seconds (default: ``BUDGET_FACTOR``
+    times the master's time, at least ``MIN_BUDGET``); ``policy`` what a broken from-scratch
+    rule costs (``"zero"`` or ``"flag"``, :mod:`~course_tools.grading.rules`). Returns a
+    :class:`Batch`."""
     if policy not in POLICIES:
         raise ValueError(f"policy: expected one of {POLICIES}, got {policy!r}")
     if budget is not None and not budget > 0:
@@ -86,7 +283,8 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     found = find_submissions(submissions, lab, f"{spec.notebook_name}.ipynb", notes)
     for name in roster or []:
         found.setdefault(student_id(name), None)
-    bwrap_path()  # fail early, with the fix, when bubblewrap is missing
+    if scheduler is None:
+        bwrap_path()  # fail early, with the fix, when bubblewrap is missing (Dask: each worker)
     for sub in ("feedback", "results"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     results: dict[str, Result] = {}
@@ -124,33 +322,16 @@ def grade_folder(submissions: Path, lab: str, out: Path, roster: list[str] | Non
     prepared = background.submit(prepare_gradebook, db_url, spec)
     background.shutdown(wait=False)
     start = time.monotonic()
+    job = _Job(lab, str(solutions), cell_timeout, limits, budget, policy, str(submissions), key,
+               spec.fingerprint, show_progress, workers)
     if todo:
-        master_seconds = preflight(spec, cell_timeout, limits, policy)
-        if budget is None:
-            budget = max(MIN_BUDGET, BUDGET_FACTOR * master_seconds)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx,
-                                 initializer=_worker_init) as pool:
-            futures = {pool.submit(grade_one, s, str(p) if p else None, lab, str(solutions),
-                                   cell_timeout, limits, budget, policy, str(submissions),
-                                   key): (s, d) for s, p, d in todo}
-            done = as_completed(futures)
-            if show_progress:
-                from course_lib.train import progress
-
-                done = progress(done, total=len(futures), desc=f"grading {lab}")
-            for fut in done:
-                student, digest = futures[fut]
-                try:
-                    r = fut.result()
-                except Exception as exc:  # a worker process died
-                    r = Result(student, "error", message=f"grader error: {type(exc).__name__}",
-                               fingerprint=key)
-                r.digest = digest
-                save(r)
+        graded = _on_processes(job, spec, todo) if scheduler is None else \
+            _on_dask(job, todo, scheduler)
+        for r in graded:
+            save(r)
     write_csv(out / "grades.csv", list(results.values()), qids)
     prepared.result()  # its error, if any, now that the grades are safe on disk
     record_gradebook(db_url, spec, list(results.values()))
     ordered = [results[s] for s in sorted(results)]
     return Batch(ordered, sorted(s for s, _, _ in todo),
-                 summary(ordered, len(todo), time.monotonic() - start, workers))
+                 summary(ordered, len(todo), time.monotonic() - start, job.workers))

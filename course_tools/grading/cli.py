@@ -1,6 +1,6 @@
 """``python -m course_tools.grading SUBMISSIONS --lab ch01 [--out DIR] [--workers N]
-[--roster FILE] [--canvas-assignment TITLE] [--db URL] [--timeout S] [--budget S]
-[--rules zero|flag] [--regrade] [--root DIR]``."""
+[--scheduler tcp://HOST:8786] [--roster FILE] [--canvas-assignment TITLE] [--db URL]
+[--timeout S] [--budget S] [--rules zero|flag] [--regrade] [--root DIR]``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
                              "only') costs: zero the question, or flag it for review "
                              "(default: zero)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                        help="grade on this Dask distributed scheduler's workers, one task per "
+                             "submission, instead of --workers local processes "
+                             "(book/instructors.md, Big classes)")
     parser.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: out/gradebook.db)")
     parser.add_argument("--regrade", action="store_true", help="ignore stored results")
     parser.add_argument("--similarity", action="store_true",
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                              roster=roster.students if roster else None,
                              cell_timeout=args.timeout, workers=args.workers, db_url=args.db,
                              solutions=args.solutions, regrade=args.regrade, budget=args.budget,
-                             policy=args.rules)
+                             policy=args.rules, scheduler=args.scheduler)
     except (ValueError, PreflightFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
