@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import grading_attacks  # noqa: E402
+import grading_throughput  # noqa: E402
 import layers  # noqa: E402
 import similarity  # noqa: E402
 import table  # noqa: E402
@@ -252,6 +253,16 @@ def bench_class(repeat: int) -> list[dict]:
                            "+ 5 x budget")]
 
 
+def bench_throughput(repeat: int) -> list[dict]:
+    """Submissions per minute, 10 of lab 3: 2 local processes, 2 Dask workers on 127.0.0.1."""
+    with locked():
+        r = grading_throughput.measure()
+    (RESULTS / "grading-throughput.md").write_text(grading_throughput.table(r))
+    return [table.row(f"grading throughput, {r['n']} of {r['lab']}: {row['how']}",
+                      row["seconds"], note=f"{row['per_minute']:.1f} submissions per minute")
+            for row in r["rows"]]
+
+
 def bench_similarity(repeat: int) -> list[dict]:
     """The similarity report on 300 generated lab 3 submissions (benchmarks/similarity.py)."""
     with locked():
@@ -282,7 +293,8 @@ def bench_maketest(repeat: int) -> list[dict]:
 STEPS = {"install": bench_install, "labs": bench_labs, "pages": bench_pages,
          "book": bench_book, "layers": bench_layers, "loops": bench_loops,
          "targets": bench_targets, "grading": bench_grading, "class": bench_class,
-         "attacks": bench_attacks, "similarity": bench_similarity, "maketest": bench_maketest}
+         "attacks": bench_attacks, "throughput": bench_throughput,
+         "similarity": bench_similarity, "maketest": bench_maketest}
 DEFAULT = [name for name in STEPS if name != "maketest"]
 
 
