@@ -52,7 +52,9 @@ def result_key(spec: LabSpec, cell_timeout: float, budget: float | None, policy:
                limits) -> str:
     """The key a stored result must carry to be reused: the lab's fingerprint (the master,
     course_lib, the grader, the environment) and the grading settings."""
-    settings = json.dumps({"timeout": cell_timeout, "budget": budget, "policy": policy,
+    # numbers as floats: --timeout 10 on the command line and cell_timeout=10 are one setting
+    settings = json.dumps({"timeout": float(cell_timeout),
+                           "budget": None if budget is None else float(budget), "policy": policy,
                            "limits": asdict(limits) if limits is not None else None},
                           sort_keys=True)
     return hashlib.sha256(f"{spec.fingerprint}\0{settings}".encode()).hexdigest()[:16]
