@@ -44,8 +44,14 @@ the fingerprint of everything a grade depends on), :mod:`~course_tools.grading.r
 (:class:`Result`, statuses, the submissions of a folder), :mod:`~course_tools.grading.run`
 (one submission), :mod:`~course_tools.grading.reports` (feedback, CSV, summary),
 :mod:`~course_tools.grading.gradebook` (nbgrader's gradebook), :mod:`~course_tools.grading.batch`
-(a folder, resumable: :func:`grade_folder` returns a :class:`Batch`) and
-:mod:`~course_tools.grading.cli` (the command line).
+(a folder, resumable: :func:`grade_folder` returns a :class:`Batch`; locally or on a Dask
+cluster with ``--scheduler``), :mod:`~course_tools.grading.cluster` (a scheduler and workers
+on 127.0.0.1, for the tests and the benchmark), :mod:`~course_tools.grading.export` (Canvas's
+gradebook CSV and a per-question CSV from a roster), :mod:`~course_tools.grading.similarity`
+(the similarity report), :mod:`~course_tools.grading.check` (``make check``: a student's dry
+run with the public checks only) and :mod:`~course_tools.grading.cli` (the command line).
+Hidden tests may be split into named parts (:func:`course_tools.labspec.hidden_parts`), each
+with its share of the question's points.
 """
 
 from course_tools.grading.batch import Batch, grade_folder
