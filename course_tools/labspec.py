@@ -15,7 +15,12 @@ no hand-written metadata:
   before every part); the parts' points add up to the question's. Without part lines the
   hidden tests are one part worth all the points. A part's name is shown in the feedback (so
   it says what was tested, never the values);
-* every other code cell is given code (helpers, experiments).
+* every other code cell is given code (helpers, experiments);
+* an **exercise heading** is a markdown cell starting ``## Exercise <k>: <title>``; it holds an
+  **effort line**, a line of its own ``*About <m> minutes · <easy|moderate|hard>*``, or
+  ``*Derivation · about <m> minutes · <level>*`` for an exercise whose result the student
+  derives (the lab gives the method, not the result). The lab's first cell says how long the
+  whole lab takes in a line starting ``**Time:** about <m> minutes`` (:func:`read_effort`).
 
 Everything that reads markers uses this module: authoring (nbgrader metadata), the grader
 (questions, points, hidden tests), the tests (the masters' solutions) and the benchmarks.
@@ -38,6 +43,10 @@ GRADE_RE = re.compile(r"^#\s*grade:\s*(?P<id>[A-Za-z0-9_\-]+)\s*\((?P<points>\d+
 HIDDEN_RE = re.compile(re.escape(BEGIN_HIDDEN) + r"\n?(?P<hidden>.*?)" + re.escape(END_HIDDEN),
                        re.S)
 PART_RE = re.compile(r"^#\s*part:\s*(?P<name>.+?)\s*\((?P<points>\d+(?:\.\d+)?)\s*points?\)\s*$")
+EXERCISE_RE = re.compile(r"^##\s+Exercise\s+(?P<number>\d+)\s*:\s*(?P<title>.+?)\s*$")
+EFFORT_RE = re.compile(r"^\*(?:(?P<derivation>Derivation) · a|A)bout (?P<minutes>\d+) minutes · "
+                       r"(?P<level>easy|moderate|hard)\*\s*$", re.M)
+LAB_TIME_RE = re.compile(r"^\*\*Time:\*\* about (?P<minutes>\d+) minutes", re.M)
 DEF_RE = re.compile(r"^\s*def\s+(?P<name>[A-Za-z_]\w*)\s*\(", re.M)
 
 
@@ -253,3 +262,50 @@ def is_check_cell(source: str, metadata: dict | None = None) -> bool:
     meta = (metadata or {}).get("nbgrader", {})
     return grade_marker(source) is not None or (meta.get("grade") is True and
                                                 not meta.get("solution"))
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise heading of a lab and its effort line."""
+
+    index: int
+    number: int
+    title: str
+    minutes: int
+    level: str
+    derivation: bool
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How long a lab says it takes (its first cell) and what each exercise says."""
+
+    minutes: int
+    exercises: tuple[Exercise, ...]
+
+
+def read_effort(cells, where: str = "") -> Effort:
+    """The effort lines of a lab's cells (``nbformat`` nodes or JSON dicts). Raises
+    :class:`LabSpecError` naming the cell when the lab's time line or an exercise heading's
+    effort line is missing or malformed."""
+    def text(cell):
+        source = cell["source"]
+        return source if isinstance(source, str) else "".join(source)
+
+    md = [(i, text(c)) for i, c in enumerate(cells) if c["cell_type"] == "markdown"]
+    lab_time = LAB_TIME_RE.search(md[0][1]) if md else None
+    if lab_time is None:
+        raise LabSpecError(f"{where}: the first cell has no line '**Time:** about <m> minutes'")
+    exercises = []
+    for index, source in md:
+        heading = EXERCISE_RE.match(source.lstrip().splitlines()[0] if source.strip() else "")
+        if heading is None:
+            continue
+        effort = EFFORT_RE.search(source)
+        if effort is None:
+            raise LabSpecError(f"{where} cell {index}: exercise {heading['number']} has no line "
+                               "'*About <m> minutes · <easy|moderate|hard>*'")
+        exercises.append(Exercise(index, int(heading["number"]), heading["title"],
+                                  int(effort["minutes"]), effort["level"],
+                                  bool(effort["derivation"])))
+    return Effort(int(lab_time["minutes"]), tuple(exercises))

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from course_tools import authoring
+from course_tools.labspec import read_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +78,19 @@ def test_solutions_are_stored_executed_and_small(path):
     assert path.stat().st_size < 1_000_000
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert len(graded) >= 2
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*/*_lab.ipynb")),
+                         ids=lambda p: p.parent.name)
+def test_each_lab_has_three_graded_exercises_a_derivation_and_says_how_long_it_takes(path):
+    """Issue 20: >= 3 graded questions, >= 1 derivation exercise, an effort line on every
+    exercise heading (course_tools.labspec.read_effort) and a lab time that covers them."""
+    from course_tools.labspec import read_effort
+
+    nb = nbformat.read(path, as_version=4)
+    assert len(read_lab(path).checks) >= 3
+    effort = read_effort(nb.cells, path.name)
+    assert effort.exercises, "no '## Exercise <k>: ...' heading"
+    assert [e.number for e in effort.exercises] == list(range(1, len(effort.exercises) + 1))
+    assert any(e.derivation for e in effort.exercises), "no '*Derivation · ...*' exercise"
+    assert effort.minutes >= sum(e.minutes for e in effort.exercises)

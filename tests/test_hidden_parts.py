@@ -11,28 +11,16 @@ here is what the parts ask, not the sandbox (tests/test_grading.py covers that).
 from __future__ import annotations
 
 import pytest
-from labs import master_functions, master_variant
+from labs import ROOT, master_functions, master_variant
+from mistakes import all_mistakes
 
 from course_tools.grading.run import _run_parts
 from course_tools.grading.spec import LabSpec
 
-# lab -> question -> (the mistake, as an edit of the master's function; the part it fails)
-MISTAKES = {
-    "ch03": {
-        "rnn_step_forward": (
-            {"np.tanh(x @ U.T + h_prev @ W.T + b_h)":
-             "(lambda a: (np.exp(2 * a) - 1) / (np.exp(2 * a) + 1))"
-             "(x @ U.T + h_prev @ W.T + b_h)"},
-            "saturated pre-activations"),  # tanh from np.exp: inf / inf once a > 355
-        "masked_sequence_loss": (
-            {"loss = float(np.sum(nll * mask) / N)":
-             "loss = float(np.sum(nll * mask) / np.sum(mask.sum(axis=1) > 0))",
-             "dlogits *= mask[..., None] / N":
-             "dlogits *= mask[..., None] / np.sum(mask.sum(axis=1) > 0)"},
-            "a batch with a sequence that is all padding"),  # averages over non-empty rows
-    },
-}
-CASES = [(lab, qid) for lab, qs in MISTAKES.items() for qid in qs]
+MISTAKES = all_mistakes()  # lab -> [(question, edits of the master's function, part it loses)]
+CASES = [(lab, qid, edits, part) for lab, found in MISTAKES.items()
+         for qid, edits, part in found]
+LABS = sorted(p.parent.name for p in ROOT.glob("solutions/ch*/ch*_lab.ipynb"))
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +36,9 @@ def _parts(spec: LabSpec, qid: str, fn) -> dict[str, bool]:
     return {p.name: p.passed for p in parts}
 
 
-@pytest.mark.parametrize("lab, qid", CASES)
-def test_a_mistake_the_public_check_misses_loses_one_hidden_part(specs, lab, qid):
-    edits, part = MISTAKES[lab][qid]
+@pytest.mark.parametrize("lab, qid, edits, part", CASES,
+                         ids=[f"{lab}-{qid}-{part}" for lab, qid, _, part in CASES])
+def test_a_mistake_the_public_check_misses_loses_one_hidden_part(specs, lab, qid, edits, part):
     spec = specs[lab]
     mistake = master_variant(lab, qid, edits)
     check = spec.namespace()[f"check_{qid}"]
@@ -67,3 +55,17 @@ def test_the_masters_functions_earn_every_hidden_part(specs, lab):
     for q in spec.questions:
         if len(q.parts) > 1:
             assert all(_parts(spec, q.qid, functions[q.qid]).values()), q.qid
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_lab_has_a_mistake_that_only_its_hidden_tests_catch(lab):
+    """Issue 20: for each lab, a function that passes the public check but mishandles a hidden
+    case loses points (the mistakes of tests/mistakes/<lab>.py, run above)."""
+    assert MISTAKES.get(lab), f"tests/mistakes/{lab}.py has no mistake"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_question_split_into_parts_has_a_mistake_for_a_part(lab):
+    split = {q.qid for q in LabSpec(lab).questions if len(q.parts) > 1}
+    missing = split - {qid for qid, _, _ in MISTAKES.get(lab, [])}
+    assert not missing, f"no mistake in tests/mistakes/{lab}.py for {sorted(missing)}"

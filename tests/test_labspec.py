@@ -99,3 +99,36 @@ def test_every_master_lab_parses_with_exercises_and_points(path):
     assert all(c.hidden.strip() for c in lab.checks), "a check without hidden tests"
     assert all(c.points > 0 for c in lab.checks)
     assert all(c.answer_lines for c in lab.solutions)
+
+
+def _md(text):
+    return {"cell_type": "markdown", "source": text}
+
+
+def test_effort_lines_are_read_from_the_exercise_headings():
+    from course_tools.labspec import read_effort
+
+    cells = [_md("# Lab\n\n**Time:** about 60 minutes, with the experiments."),
+             _md("## Exercise 1: a step (2 points)\n\n*About 10 minutes · easy*\n\nText."),
+             {"cell_type": "code", "source": "x = 1"},
+             _md("## Exercise 2: its gradient (3 points)\n*Derivation · about 25 minutes · hard*"),
+             _md("## An experiment\nno effort line needed")]
+    effort = read_effort(cells, "lab")
+    assert effort.minutes == 60
+    assert [(e.number, e.minutes, e.level, e.derivation) for e in effort.exercises] == [
+        (1, 10, "easy", False), (2, 25, "hard", True)]
+    assert effort.exercises[1].index == 3 and effort.exercises[1].title.startswith("its grad")
+
+
+@pytest.mark.parametrize("cells, fragment", [
+    ([_md("# Lab without a time")], "first cell"),
+    ([_md("# Lab\n**Time:** about 5 minutes"), _md("## Exercise 1: x\n*About ten minutes · easy*")],
+     "exercise 1 has no line"),
+    ([_md("# Lab\n**Time:** about 5 minutes"), _md("## Exercise 1: x\n*About 5 minutes · tricky*")],
+     "cell 1"),
+])
+def test_a_missing_or_malformed_effort_line_is_refused_with_its_cell(cells, fragment):
+    from course_tools.labspec import LabSpecError, read_effort
+
+    with pytest.raises(LabSpecError, match=fragment):
+        read_effort(cells, "lab")
