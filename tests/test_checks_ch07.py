@@ -2,11 +2,12 @@
 and numerical gradients), the typical mistakes fail with their hint, and a stub reports "not
 implemented"."""
 
+import functools
 
 import numpy as np
 import pytest
 import torch
-from labs import master_functions, master_variant, stub
+from labs import fails_with, master_functions, master_variant, stub
 
 from course_lib import gradcheck
 from course_lib.checks import ch07, ch07_slips
@@ -146,7 +147,7 @@ def test_lstm_step_forward_mistakes():
 def test_lstm_step_backward_decks_mistake():
     def no_dh_path(dh, dc, cache):
         grads = list(lstm_step_backward(dh, dc, cache))
-        f = cache[6]
+        f = cache[7]  # the master caches (x, h_prev, c_prev, U, W, a, i, f, g, o, tanh_c)
         grads[2] = f * dc  # the decks' slip: the path through h is lost
         return tuple(grads)
 
@@ -314,3 +315,71 @@ def test_gru_backward_mistakes():
     wrong_forward = gru_slip("gru_forward", "no_reset")
     res, msg = _messages(ch07.check_gru_backward, gru_backward, wrong_forward)
     assert not res and "gru_forward does not pass its check yet" in msg, msg
+
+
+# --- the hidden cases (issue 20): D != H and saturated gates --------------------------------
+
+def test_sizes_keep_the_public_draw_and_force_the_hidden_shapes():
+    assert ch07._sizes(np.random.default_rng(0)) == (5, 4, 4)  # the public examples: D = H
+    for seed in range(20):
+        _, D, H = ch07._sizes(np.random.default_rng(seed), square=True)
+        assert D == H
+        _, D, H = ch07._sizes(np.random.default_rng(seed), square=False)
+        assert D != H
+
+
+def test_saturated_weights_saturate_the_gates():
+    """At scale 1000 the hidden examples hold pre-activations beyond +-709, where exp overflows
+    (what makes e^a / (1 + e^a) NaN); the master's steps still equal torch there."""
+    rng = np.random.default_rng(7111)
+    N, D, H = ch07._sizes(rng, square=True)
+    x, h = rng.normal(size=(N, D)), rng.normal(size=(N, H))
+    U, W, b = ch07.make_lstm_params(D, H, rng, 1000.0)
+    a = x @ U.T + h @ W.T + b
+    assert (a > 709).any() and (a < -709).any()
+    for seed in (7111, 7112):
+        assert ch07.check_lstm_step_forward(lstm_step_forward, seed=seed, scale=1000.0,
+                                            quiet=True)
+        assert ch07.check_lstm_step_backward(lstm_step_backward, lstm_step_forward, seed=seed,
+                                             scale=1000.0, quiet=True)
+        assert ch07.check_gru_step_forward(gru_step_forward, seed=seed, scale=1000.0, quiet=True)
+
+
+def _mistake(qid: str, part: str):
+    from mistakes.ch07 import MISTAKES
+
+    edits = next(e for q, e, p in MISTAKES if q == qid and p == part)
+    return master_variant("ch07", qid, edits)
+
+
+@pytest.mark.parametrize("check, qid", [
+    (ch07.check_lstm_step_forward, "lstm_step_forward"),
+    (ch07.check_lstm_step_backward, "lstm_step_backward"),
+    (ch07.check_gru_step_forward, "gru_step_forward")])
+def test_an_overflowing_sigmoid_fails_only_with_saturated_gates(check, qid):
+    mistake = _mistake(qid, "saturated gates")
+    assert check(mistake, quiet=True)  # the public example: small weights
+    fails_with(functools.partial(check, seed=7111, scale=1000.0), mistake,
+               "contains NaN or infinity")
+
+
+@pytest.mark.parametrize("check, qid, says", [
+    (ch07.check_lstm_step_forward, "lstm_step_forward", "your code raised"),
+    (ch07.check_lstm_forward, "lstm_forward", "your code raised"),
+    (ch07.check_gru_step_forward, "gru_step_forward", "your code raised"),
+    (ch07.check_gru_forward, "gru_forward", "your code raised"),
+    (ch07.check_gru_backward, "gru_backward", "your code raised")])
+def test_a_size_read_from_the_wrong_array_fails_only_when_d_differs_from_h(check, qid, says):
+    mistake = _mistake(qid, "an input size D different from the hidden size H")
+    assert check(mistake, quiet=True)  # the public example has D = H
+    for seed in (7121, 7122):
+        fails_with(functools.partial(check, seed=seed, square=False), mistake, says)
+
+
+def test_backward_checks_find_the_forward_beside_the_backward():
+    # called with the backward alone, a check uses the forward of the backward's namespace
+    assert ch07.check_lstm_step_backward(lstm_step_backward, quiet=True)
+    assert ch07.check_gru_backward(gru_backward, quiet=True)
+    alone = eval("lambda *grads_and_cache: None", {})  # noqa: S307 - a namespace without forward
+    fails_with(ch07.check_gru_backward, alone, "pass your gru_forward")
+    fails_with(ch07.check_lstm_step_backward, alone, "pass your lstm_step_forward")

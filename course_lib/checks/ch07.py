@@ -3,6 +3,11 @@
 Expected values come from torch in float64: ``torch.nn.LSTMCell``, ``torch.nn.LSTM``,
 ``torch.nn.GRUCell`` and ``torch.nn.GRU`` with the lab's weights copied in, and torch autograd for
 the backward passes.
+Hidden tests call the same checks with other seeds and with cases the public example does not
+show: sizes with D != H (``square=False``; the public example has D = H, so a size read from the
+wrong array passes it) and saturated gates (``scale``, the size of the weights: at 1000 most
+pre-activations lie beyond +-700, where a sigmoid or its derivative written with ``np.exp``
+overflows to inf / inf).
 The weights follow torch's layout and block order (LSTM: i, f, g, o; GRU: r, z, n), so a
 from-scratch layer is compared with torch by copying arrays, nothing else.
 
@@ -12,6 +17,8 @@ for. The typical GRU slips the hints recognise are in :mod:`course_lib.checks.ch
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -60,21 +67,47 @@ def _permute_blocks(a, order):
 
 # --- checks ----------------------------------------------------------------------------------
 
-def _sizes(rng):
+def _sizes(rng, square: bool | None = None):
+    """``N, D, H`` drawn in 2..5. ``square`` None keeps the draw (the public examples have D = H
+    at seed 0), True sets D = H, False makes D != H."""
     N, D, H = (int(v) for v in rng.integers(2, 6, size=3))
+    if square:
+        D = H
+    elif square is False and D == H:
+        D = H + 1
     return N, D, H
 
 
+def _quiet_overflow(scale: float):
+    """With saturated gates a correct ``1 / (1 + np.exp(-a))`` overflows harmlessly to 0: keep
+    NumPy's warning out of the report (a formula that gives NaN still fails the comparison)."""
+    return np.errstate(over="ignore", invalid="ignore") if scale > 1 else contextlib.nullcontext()
+
+
+def _forward_beside(fn, forward, name: str):
+    """The forward pass whose cache a backward check feeds to ``fn``: ``forward`` if given, else
+    the function ``name`` of ``fn``'s own namespace (the notebook that defines both)."""
+    if forward is None:
+        forward = getattr(fn, "__globals__", {}).get(name)
+    if not callable(forward):
+        raise CheckFailed(f"pass your {name} as the second argument: the backward pass needs its "
+                          "cache")
+    return forward
+
+
 @public_check("lstm_step_forward")
-def check_lstm_step_forward(fn, seed: int = 0):
+def check_lstm_step_forward(fn, seed: int = 0, scale: float = 0.5, square: bool | None = None):
     """``lstm_step_forward(x, h_prev, c_prev, U, W, b) -> (h, c, cache)`` against
-    ``torch.nn.LSTMCell``."""
+    ``torch.nn.LSTMCell``; ``scale`` is the size of the weights (1000: saturated gates),
+    ``square`` chooses D = H (True) or D != H (False)."""
     rng = np.random.default_rng(seed)
-    N, D, H = _sizes(rng)
+    N, D, H = _sizes(rng, square)
     x, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    U, W, b = make_lstm_params(D, H, rng)
+    U, W, b = make_lstm_params(D, H, rng, scale)
     args = [a.copy() for a in (x, h_prev, c_prev, U, W, b)]
-    h, c, _ = _unpack(fn(*args), 3, "(h, c, cache)")
+    with _quiet_overflow(scale):
+        out = fn(*args)
+    h, c, _ = _unpack(out, 3, "(h, c, cache)")
     h_exp, c_exp, _ = reference_lstm_step_forward(x, h_prev, c_prev, U, W, b)
 
     def ref(*a):
@@ -104,16 +137,21 @@ def check_lstm_step_forward(fn, seed: int = 0):
 
 
 @public_check("lstm_step_backward")
-def check_lstm_step_backward(fn, forward, seed: int = 0):
+def check_lstm_step_backward(fn, forward=None, seed: int = 0, scale: float = 0.5,
+                             square: bool | None = None):
     """``lstm_step_backward(dh, dc, cache) -> (dx, dh_prev, dc_prev, dU, dW, db)`` against
-    torch autograd, with the cache from the student's ``forward``."""
+    torch autograd, with the cache from the student's ``forward`` (by default the
+    ``lstm_step_forward`` defined beside ``fn``); ``scale`` and ``square`` as in
+    :func:`check_lstm_step_forward`."""
+    forward = _forward_beside(fn, forward, "lstm_step_forward")
     rng = np.random.default_rng(seed)
-    N, D, H = _sizes(rng)
+    N, D, H = _sizes(rng, square)
     x, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    U, W, b = make_lstm_params(D, H, rng)
+    U, W, b = make_lstm_params(D, H, rng, scale)
     dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
     try:
-        out = forward(*(a.copy() for a in (x, h_prev, c_prev, U, W, b)))
+        with _quiet_overflow(scale):
+            out = forward(*(a.copy() for a in (x, h_prev, c_prev, U, W, b)))
     except NotImplementedError:
         try:
             fn(dh, dc, None)
@@ -128,7 +166,9 @@ def check_lstm_step_backward(fn, forward, seed: int = 0):
     if not (np.shape(h) == h_exp.shape and np.allclose(h, h_exp, atol=1e-10)
             and np.shape(c) == c_exp.shape and np.allclose(c, c_exp, atol=1e-10)):
         raise CheckFailed("lstm_step_forward does not pass its check yet; fix it first")
-    grads = _unpack(fn(dh.copy(), dc.copy(), cache), 6, "(dx, dh_prev, dc_prev, dU, dW, db)")
+    with _quiet_overflow(scale):
+        grads = fn(dh.copy(), dc.copy(), cache)
+    grads = _unpack(grads, 6, "(dx, dh_prev, dc_prev, dU, dW, db)")
     expected = reference_lstm_step_backward(dh, dc, ref_cache)
     # the decks' slip: the cell gradient taken as f * dc only, forgetting what reaches c
     # through h = o * tanh(c); computed with autograd by zeroing dh
@@ -153,13 +193,13 @@ def check_lstm_step_backward(fn, forward, seed: int = 0):
 
 
 @public_check("lstm_forward")
-def check_lstm_forward(fn, seed: int = 0):
+def check_lstm_forward(fn, seed: int = 0, square: bool | None = None):
     """``lstm_forward(x, h0, c0, U, W, b) -> (h, c, cache)`` (all steps) against
-    ``torch.nn.LSTM``."""
+    ``torch.nn.LSTM``; ``square`` chooses D = H (True) or D != H (False)."""
     import torch
 
     rng = np.random.default_rng(seed)
-    N, D, H = _sizes(rng)
+    N, D, H = _sizes(rng, square)
     T = int(rng.integers(3, 7))
     x = rng.normal(size=(N, T, D))
     h0, c0 = rng.normal(size=(N, H)), rng.normal(size=(N, H))
@@ -190,14 +230,16 @@ def check_lstm_forward(fn, seed: int = 0):
 
 
 @public_check("gru_step_forward")
-def check_gru_step_forward(fn, seed: int = 0):
+def check_gru_step_forward(fn, seed: int = 0, scale: float = 0.5, square: bool | None = None):
     """``gru_step_forward(x, h_prev, U, W, b_x, b_h) -> (h, cache)`` against
-    ``torch.nn.GRUCell``."""
+    ``torch.nn.GRUCell``; ``scale`` and ``square`` as in :func:`check_lstm_step_forward`."""
     rng = np.random.default_rng(seed)
-    N, D, H = _sizes(rng)
+    N, D, H = _sizes(rng, square)
     x, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
-    U, W, b_x, b_h = make_gru_params(D, H, rng)
-    h, _ = _unpack(fn(*(a.copy() for a in (x, h_prev, U, W, b_x, b_h))), 2, "(h, cache)")
+    U, W, b_x, b_h = make_gru_params(D, H, rng, scale)
+    with _quiet_overflow(scale):
+        out = fn(*(a.copy() for a in (x, h_prev, U, W, b_x, b_h)))
+    h, _ = _unpack(out, 2, "(h, cache)")
     h_exp, _ = reference_gru_step_forward(x, h_prev, U, W, b_x, b_h)
     # typical mistakes (the answer itself comes from torch's GRUCell)
     alts = {hint: v[:, 0] for hint, v in slip_values(x[:, None], h_prev, U, W, b_x, b_h).items()}
@@ -221,9 +263,9 @@ def _call_gru(fn, *args):
         raise
 
 
-def _gru_problem(rng):
+def _gru_problem(rng, square: bool | None = None):
     """Sizes (N, T, D, H) and float64 inputs ``x, h0, U, W, b_x, b_h`` of a small GRU layer."""
-    N, D, H = _sizes(rng)
+    N, D, H = _sizes(rng, square)
     T = int(rng.integers(3, 7))
     x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
     return (N, T, D, H), (x, h0, *make_gru_params(D, H, rng))
@@ -233,11 +275,11 @@ _INPUT_NAMES = ("x", "h0", "U", "W", "b_x", "b_h")
 
 
 @public_check("gru_forward")
-def check_gru_forward(fn, seed: int = 0):
+def check_gru_forward(fn, seed: int = 0, square: bool | None = None):
     """``gru_forward(x, h0, U, W, b_x, b_h) -> (h, cache)`` (all steps) against
-    ``torch.nn.GRU``."""
+    ``torch.nn.GRU``; ``square`` chooses D = H (True) or D != H (False)."""
     rng = np.random.default_rng(seed)
-    (N, T, D, H), inputs = _gru_problem(rng)
+    (N, T, D, H), inputs = _gru_problem(rng, square)
     out = call_on_copies(fn, dict(zip(_INPUT_NAMES, inputs, strict=True)), call=_call_gru)
     h, _ = _unpack(out, 2, "(h, cache)")
     h_exp, _ = reference_gru_forward(*inputs)
@@ -266,11 +308,13 @@ def check_gru_forward(fn, seed: int = 0):
 
 
 @public_check("gru_backward")
-def check_gru_backward(fn, forward, seed: int = 0):
+def check_gru_backward(fn, forward=None, seed: int = 0, square: bool | None = None):
     """``gru_backward(dh, cache) -> (dx, dh0, dU, dW, db_x, db_h)`` against torch autograd
-    through ``torch.nn.GRU``, with the cache from the student's ``forward`` (``gru_forward``)."""
+    through ``torch.nn.GRU``, with the cache from the student's ``forward`` (by default the
+    ``gru_forward`` defined beside ``fn``); ``square`` chooses D = H (True) or D != H (False)."""
+    forward = _forward_beside(fn, forward, "gru_forward")
     rng = np.random.default_rng(seed)
-    (N, T, D, H), inputs = _gru_problem(rng)
+    (N, T, D, H), inputs = _gru_problem(rng, square)
     dh = rng.normal(size=(N, T, H))
     try:
         out = forward(*(a.copy() for a in inputs))
