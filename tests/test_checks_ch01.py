@@ -7,9 +7,11 @@ gradients come from course_lib.gradcheck's central differences.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-from labs import master_functions, stub
+from labs import fails_with, master_functions, stub
 
 from course_lib.checks import ch01
 from course_lib.gradcheck import numerical_gradient
@@ -442,3 +444,171 @@ def test_make_mlp_params_shapes_and_determinism():
         np.testing.assert_array_equal(p[k], q[k])
     big = ch01.make_mlp_params(50, 50, 50, np.random.default_rng(1), scale=0.1)
     assert 0.08 < big["W1"].std() < 0.12  # the scale is the standard deviation
+
+
+# ------------------------------------------------- hidden cases of another kind (issue 20)
+
+softmax_jacobian = MASTER["softmax_jacobian"]
+
+
+def _fails(check, fn, *fragments, **case):
+    """``check(fn, **case)`` rejects ``fn`` with a message holding every fragment."""
+    return fails_with(functools.partial(check, **case), fn, *fragments)
+
+
+def test_on_line_cases_lie_exactly_on_the_line_with_both_labels():
+    cases = ch01._on_line_cases(np.random.default_rng(3))
+    assert {y for *_, y, _, _ in cases} == {-1, 1}
+    for w, b, x, _, _, _ in cases:
+        assert w @ x + b == 0.0 and np.any(w != 0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_master_passes_the_hidden_cases(seed):
+    assert ch01.check_perceptron_update(perceptron_update, seed=seed, on_line=True, quiet=True)
+    assert ch01.check_mlp_forward(mlp_forward, seed=seed, N=1, quiet=True)
+    assert ch01.check_mlp_backward(mlp_backward, mlp_forward, seed=seed, dead_units=True,
+                                   quiet=True)
+    for eps in (0.1, 0.02, 1e-3):
+        assert ch01.check_directional_derivative(directional_derivative, seed=seed, eps=eps,
+                                                 quiet=True)
+    for offset in (0.0, 1000.0, -1000.0, 1e5):
+        assert ch01.check_softmax_jacobian(softmax_jacobian, seed=seed, offset=offset, quiet=True)
+
+
+def _predict_then_compare(w, b, x, y, lr=1.0):  # sign(0) taken as -1
+    if (1 if w @ x + b > 0 else -1) != y:
+        return w + lr * y * x, b + lr * y
+    return w.copy(), b
+
+
+def test_predict_then_compare_passes_the_public_case_and_fails_on_the_line():
+    assert ch01.check_perceptron_update(_predict_then_compare, quiet=True)
+    _fails(ch01.check_perceptron_update, _predict_then_compare, "y = -1",
+           "w is left unchanged", on_line=True)
+
+
+def test_squeezed_scores_fail_for_a_batch_of_one():
+    def squeezed(X, params):
+        scores, cache = mlp_forward(X, params)
+        return scores.squeeze(), cache
+
+    assert ch01.check_mlp_forward(squeezed, quiet=True)
+    _fails(ch01.check_mlp_forward, squeezed, "N=1", "shape", N=1)
+
+
+def _mask_at_zero(dscores, cache):
+    X, A, H, p = cache
+    dA = dscores @ p["W2"].T * (A >= 0)
+    return {"W1": X.T @ dA, "b1": dA.sum(axis=0), "W2": H.T @ dscores, "b2": dscores.sum(axis=0)}
+
+
+def test_mask_at_zero_passes_the_public_case_and_fails_on_dead_units_with_its_hint():
+    assert ch01.check_mlp_backward(_mask_at_zero, mlp_forward, quiet=True)
+    for seed in (0, 1, 2):
+        _fails(functools.partial(ch01.check_mlp_backward, forward=mlp_forward), _mask_at_zero,
+               "taken as 1 (A >= 0)", seed=seed, dead_units=True)
+
+
+def test_backward_check_finds_the_forward_beside_the_function():
+    assert ch01.check_mlp_backward(mlp_backward, quiet=True)  # mlp_forward from its namespace
+    alone = eval("lambda dscores, cache: {}", {})  # noqa: S307 - a namespace without mlp_forward
+    msg = _failure(ch01.check_mlp_backward(alone, quiet=True))
+    assert "pass your mlp_forward as the second argument" in msg
+
+
+def test_dead_units_have_exactly_zero_pre_activations():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 3))
+    params = ch01.make_mlp_params(3, 5, 2, rng)
+    params["W1"][:, [1, 3]] = 0.0
+    params["b1"][[1, 3]] = 0.0
+    _, (_, A, _, _) = mlp_forward(X, params)
+    assert np.all(A[:, [1, 3]] == 0.0)
+    grads = refs.reference_mlp_backward(rng.normal(size=(4, 2)), (X, params))
+    assert np.all(grads["W1"][:, [1, 3]] == 0.0)  # torch: the ReLU's derivative at 0 is 0
+
+
+def test_the_exact_central_difference_of_a_cubic_is_the_maths():
+    rng = np.random.default_rng(5)
+    D, f, central, grad = ch01._cubic_along(rng)
+    x, d = rng.normal(size=D), rng.normal(size=D)
+    for eps in (0.3, 0.1, 0.02):
+        direct = (f(x + eps * d) - f(x - eps * d)) / (2 * eps)
+        assert central(x, d, eps) == pytest.approx(direct, rel=1e-12, abs=1e-12)
+    assert grad(x) @ d == pytest.approx(
+        float(numerical_gradient(lambda: f(x), x) @ d), rel=1e-6)
+
+
+def test_a_hard_coded_step_passes_the_public_case_and_fails_another_step():
+    def typed_step(f, x, d, eps=1e-6):
+        return (f(x + 1e-5 * d) - f(x - 1e-5 * d)) / 2e-5
+
+    assert ch01.check_directional_derivative(typed_step, quiet=True)
+    _fails(ch01.check_directional_derivative, typed_step, "eps = 0.1",
+           "use the step eps that the caller passes", eps=0.1)
+
+
+def _jacobian_variant(kind):
+    def jac(s):
+        e = np.exp(s) if kind == "no shift" else np.exp(s - s.max())
+        p = e / e.sum()
+        if kind == "diagonal only":
+            return np.diag(p * (1 - p))
+        if kind == "plus":
+            return np.diag(p) + np.outer(p, p)
+        if kind == "no diagonal":
+            return -np.outer(p, p)
+        if kind == "in place":
+            s -= s.max()
+        return np.diag(p) - np.outer(p, p)
+
+    return jac
+
+
+@pytest.mark.parametrize("kind, hint", [
+    ("diagonal only", "only the diagonal"),
+    ("plus", "the outer product p p^T is added instead of subtracted"),
+    ("no diagonal", "the diagonal term is left out"),
+    ("in place", "changed s in place"),
+])
+def test_wrong_jacobians_fail_with_their_hint(kind, hint):
+    for seed in WRONG_SEEDS:
+        _fails(ch01.check_softmax_jacobian, _jacobian_variant(kind), hint, seed=seed)
+
+
+@pytest.mark.parametrize("offset", [1000.0, -1000.0])
+def test_unshifted_softmax_passes_the_public_case_and_fails_large_scores(offset):
+    assert ch01.check_softmax_jacobian(_jacobian_variant("no shift"), quiet=True)
+    with np.errstate(all="ignore"):
+        _fails(ch01.check_softmax_jacobian, _jacobian_variant("no shift"), "NaN or infinity",
+               offset=offset)
+
+
+def test_an_overflow_raised_as_an_error_is_explained():
+    with np.errstate(over="raise"):
+        _fails(ch01.check_softmax_jacobian, _jacobian_variant("no shift"), "overflow",
+               "a constant is subtracted", offset=1000.0)
+
+
+def test_softmax_jacobian_stub_and_loud_check(capsys):
+    result = ch01.check_softmax_jacobian(stub, quiet=True)
+    assert not result and not result.implemented
+    ch01.check_softmax_jacobian(softmax_jacobian)
+    assert capsys.readouterr().out == "\u2714 softmax_jacobian: all checks passed.\n"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reference_softmax_jacobian_equals_numerical_differentiation(seed):
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=5)
+
+    def softmax_entry(i):
+        return lambda: float(np.exp(s[i]) / np.exp(s).sum())
+
+    J = refs.reference_softmax_jacobian(s)
+    numeric = np.stack([numerical_gradient(softmax_entry(i), s) for i in range(5)])
+    np.testing.assert_allclose(J, numeric, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(J.sum(axis=0), 0, atol=1e-12)  # the p's add up to 1
+    with pytest.raises(ValueError, match="vector"):
+        refs.reference_softmax_jacobian(np.zeros((2, 2)))

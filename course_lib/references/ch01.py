@@ -2,7 +2,8 @@
 exercise is unfinished (``use_or_reference``). Built on scikit-learn's ``Perceptron`` for the
 learning rule, torch autograd (float64) for the 2-layer MLP's scores and gradients (and for the
 wrong variants that the checks' hints name), a fourth-order difference for the directional
-derivative; none of them spells out the from-scratch NumPy code the exercises ask for.
+derivative, torch autograd's Jacobian for the softmax's; none of them spells out the from-scratch
+NumPy code the exercises ask for.
 """
 
 from __future__ import annotations
@@ -85,3 +86,14 @@ def reference_directional_derivative(f, x, d, eps=1e-6):
     d = np.asarray(d, dtype=np.float64)
     values = [float(f(x + k * eps * d)) for k in (-2, -1, 1, 2)]
     return (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * eps)
+
+
+def reference_softmax_jacobian(s):
+    """The Jacobian ``J (K, K)``, ``J[i, j] = d softmax(s)_i / d s_j``, of the softmax of one
+    score vector ``s (K,)``, by torch autograd (float64)."""
+    import torch
+
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim != 1 or s.size < 1:
+        raise ValueError(f"s: expected a vector of K >= 1 scores, got shape {s.shape}")
+    return numpy64(torch.autograd.functional.jacobian(lambda v: torch.softmax(v, 0), t64(s)))
