@@ -12,9 +12,16 @@ import pytest
 import torch
 from labs import solution_functions, stub
 
-from course_lib.checks.ch02 import check_bag_of_words, check_rnn_params, check_windowed_mlp_params
+from course_lib.checks import ch02
+from course_lib.checks.ch02 import (
+    check_bag_of_words,
+    check_mlp_overtakes_rnn,
+    check_rnn_params,
+    check_windowed_mlp_params,
+)
 from course_lib.references.ch02 import (
     reference_bag_of_words,
+    reference_mlp_overtakes_rnn,
     reference_rnn_params,
     reference_windowed_mlp_params,
 )
@@ -125,3 +132,101 @@ def test_references_reject_bad_input():
         reference_windowed_mlp_params(0, 3, 4, 2)
     with pytest.raises(ValueError, match="H"):
         reference_rnn_params(3, 2.5, 2)
+
+
+# ------------------------------------------------- hidden cases of another kind (issue 20)
+
+
+def _uint8_counts(tokens, vocab):
+    index = {w: k for k, w in enumerate(vocab)}
+    counts = np.zeros(len(vocab), dtype=np.uint8)
+    for w in tokens:
+        if w in index:
+            counts[index[w]] += 1
+    return counts
+
+
+def _int32(fn):
+    def sized(*sizes):
+        return fn(*np.array(sizes, dtype=np.int32))
+    return sized
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_solutions_pass_the_large_cases(seed):
+    assert check_bag_of_words(SOL["bag_of_words"], seed=seed, large=True, quiet=True)
+    assert check_windowed_mlp_params(SOL["windowed_mlp_params"], seed=seed, large=True,
+                                     quiet=True)
+    assert check_rnn_params(SOL["rnn_params"], seed=seed, large=True, quiet=True)
+
+
+def test_byte_counts_pass_the_public_case_and_fail_a_large_vocabulary():
+    assert check_bag_of_words(_uint8_counts, quiet=True)
+    with np.errstate(over="ignore"):
+        msg = _messages(check_bag_of_words(_uint8_counts, large=True, quiet=True))
+    assert "not yet right" in msg and "a vocabulary of" in msg
+
+
+def test_large_cases_reach_beyond_32_bit_integers():
+    rng = np.random.default_rng(0)
+    D, H = ch02._large_sizes(rng, 2)
+    assert reference_rnn_params(D, H, 2) > 2 ** 31
+    assert reference_windowed_mlp_params(2, D, H, 2) > 2 ** 31
+    vocab, cases = ch02._large_vocabulary_cases(rng)
+    assert len(vocab) >= 3000 and max(max(reference_bag_of_words(c, vocab)) for c in cases) > 255
+
+
+def test_32_bit_counts_pass_the_public_case_and_fail_a_large_vocabulary():
+    with np.errstate(over="ignore"):
+        for check, fn in ((check_windowed_mlp_params, SOL["windowed_mlp_params"]),
+                          (check_rnn_params, SOL["rnn_params"])):
+            assert check(_int32(fn), quiet=True)
+            result = check(_int32(fn), large=True, quiet=True)
+            assert not result and "expected" in _messages(result)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 99])
+def test_overtakes_solution_passes_with_and_without_ties(seed):
+    assert check_mlp_overtakes_rnn(SOL["mlp_overtakes_rnn"], seed=seed, quiet=True)
+    assert check_mlp_overtakes_rnn(SOL["mlp_overtakes_rnn"], seed=seed, ties=True, quiet=True)
+
+
+def test_reference_overtakes_equals_the_maths():
+    # T_max D H + H + H K + K > H D + H^2 + H + K H + K  <=>  T_max > 1 + H / D
+    for D in (1, 2, 3, 7):
+        for H in (1, 2, 5, 6, 14, 21):
+            expected = next(T for T in range(1, 100) if T * D * H > H * D + H * H)
+            assert reference_mlp_overtakes_rnn(D, H, 3) == expected
+    with pytest.raises(ValueError, match="not larger"):
+        reference_mlp_overtakes_rnn(1, 50, 2, limit=10)
+
+
+def test_public_overtakes_case_has_no_ties_and_the_hidden_one_has():
+    import re
+    public = _messages(check_mlp_overtakes_rnn(lambda D, H, K: -1, quiet=True))
+    D, H = (int(v) for v in re.search(r"D=(\d+), H=(\d+)", public).groups())
+    assert H < D  # the first public case: word vectors wider than the hidden layer
+    hidden = _messages(check_mlp_overtakes_rnn(lambda D, H, K: -1, ties=True, quiet=True))
+    D, H = (int(v) for v in re.search(r"D=(\d+), H=(\d+)", hidden).groups())
+    assert H % D == 0
+
+
+@pytest.mark.parametrize("fn, hint, ties", [
+    (lambda D, H, K: int(np.ceil(1 + H / D)), "both counts are equal counts as larger", True),
+    (lambda D, H, K: H // D + 1, "both counts are equal counts as larger", False),
+    (lambda D, H, K: 2, "the recurrent matrix W (H x H) is left out", False),
+    (lambda D, H, K: 1 + H / D, "not a whole number", False),
+])
+def test_overtakes_mistakes_are_named(fn, hint, ties):
+    result = check_mlp_overtakes_rnn(fn, ties=ties, quiet=True)
+    assert not result and result.implemented and hint in _messages(result), _messages(result)
+
+
+def test_rounded_up_bound_passes_the_public_case():
+    assert check_mlp_overtakes_rnn(lambda D, H, K: int(np.ceil(1 + H / D)), quiet=True)
+
+
+def test_overtakes_stub_never_raises(capsys):
+    result = check_mlp_overtakes_rnn(stub, quiet=True)
+    assert not result and not result.implemented
+    assert check_mlp_overtakes_rnn(stub) is None and "not implemented yet" in capsys.readouterr().out

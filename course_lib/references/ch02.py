@@ -1,7 +1,9 @@
 """References of lab 2: what its public checks compare with and what the lab falls back on when an
 exercise is unfinished (``use_or_reference``). Built on scikit-learn's ``CountVectorizer`` for
-the bag of words, parameter counts of torch modules on the ``meta`` device; none of them spells
-out the from-scratch NumPy code the exercises ask for.
+the bag of words, parameter counts of torch modules on the ``meta`` device (and, for the length
+at which the windowed MLP overtakes the recurrent network, those counts tried for T_max = 1, 2,
+...); none of them spells out the from-scratch NumPy code or the closed form the exercises ask
+for.
 """
 
 from __future__ import annotations
@@ -59,3 +61,16 @@ def reference_rnn_params(D: int, H: int, K: int) -> int:
     rnn = torch.nn.RNN(D, H, device="meta")
     out = torch.nn.Linear(H, K, device="meta")
     return _count(rnn) + _count(out) - rnn.bias_hh_l0.numel()
+
+
+def reference_mlp_overtakes_rnn(D: int, H: int, K: int, limit: int = 10_000) -> int:
+    """The smallest ``T_max >= 1`` at which the windowed MLP (:func:`reference_windowed_mlp_params`)
+    has strictly more parameters than the Elman network (:func:`reference_rnn_params`), found by
+    counting both on torch modules for T_max = 1, 2, ... (no closed form); raises ``ValueError``
+    when the MLP is not larger by ``limit``."""
+    _check_sizes(D=D, H=H, K=K)
+    rnn = reference_rnn_params(D, H, K)
+    for T_max in range(1, limit + 1):
+        if reference_windowed_mlp_params(T_max, D, H, K) > rnn:
+            return T_max
+    raise ValueError(f"the MLP is not larger than the RNN up to T_max = {limit} (D={D}, H={H})")
