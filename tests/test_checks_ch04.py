@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 import torch
 from labs import master_functions, master_variant, stub
+from mistakes.ch04 import MISTAKES
 
 from course_lib import gradcheck
 from course_lib.checks.ch04 import (
     check_grad_check_sparse,
+    check_literal_dW,
     check_rnn_backward,
     check_rnn_step_backward,
+    check_truncation_bias,
 )
 from course_lib.references.ch04 import (
     reference_rnn_backward,
@@ -208,3 +211,152 @@ def test_reference_backward_equals_the_step_by_step_autograd():
     for a, b in zip(reference_rnn_backward(dh, cache), torch_sequence_grads(dh, x, h0, U, W, b_h),
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+# --- the hidden cases of other kinds (issue 20) -----------------------------------------------
+
+HIDDEN_MISTAKES = {part: (qid, edits) for qid, edits, part in MISTAKES}
+
+
+def _mistake(part):
+    qid, edits = HIDDEN_MISTAKES[part]
+    return master_variant("ch04", qid, edits)
+
+
+def test_step_backward_saturated_master_passes_and_exp_form_fails():
+    assert check_rnn_step_backward(step_backward, seed=4111, scale=1000.0, quiet=True)
+    wrong = _mistake("saturated pre-activations")
+    assert check_rnn_step_backward(wrong, seed=0, quiet=True)
+    result = check_rnn_step_backward(wrong, seed=4111, scale=1000.0, quiet=True)
+    assert not result and "NaN" in _message(result)
+
+
+def test_backward_large_upstream_gradients_master_passes_and_clipping_fails():
+    assert check_rnn_backward(backward, seed=4515, dh_scale=100.0, quiet=True)
+    wrong = _mistake("large upstream gradients")
+    result = check_rnn_backward(wrong, seed=4515, dh_scale=100.0, quiet=True)
+    assert not result and ("yours -5" in _message(result) or "yours 5" in _message(result))
+
+
+@pytest.mark.parametrize("shape", [(7,), (2, 3, 4), (1,)])
+def test_grad_check_other_shapes(shape):
+    assert check_grad_check_sparse(grad_check_sparse, seed=2, shape=shape, quiet=True)
+    result = check_grad_check_sparse(_mistake("arrays of other dimensions"), seed=2, shape=shape,
+                                     quiet=True)
+    assert not result and result.implemented
+
+
+def test_grad_check_zero_entries_needs_the_guard():
+    assert check_grad_check_sparse(grad_check_sparse, seed=4828, zero_entries=True, quiet=True)
+    wrong = _mistake("entries where the gradient is zero")
+    assert check_grad_check_sparse(wrong, seed=0, quiet=True)
+    result = check_grad_check_sparse(wrong, seed=4828, zero_entries=True, quiet=True)
+    assert not result and "guarded" in _message(result)
+
+
+def test_grad_check_refuses_a_bad_shape():
+    result = check_grad_check_sparse(grad_check_sparse, shape=(), quiet=True)
+    assert not result and "shape" in _message(result)
+
+
+# --- literal_dW -------------------------------------------------------------------------------
+
+literal_dW = MASTER["literal_dW"]
+truncation_bias = MASTER["truncation_bias"]
+
+
+def _sequence(seed, H=4, D=3, T=6, h0_zero=False):
+    rng = np.random.default_rng(seed)
+    x, dh = rng.normal(size=(T, D)), rng.normal(size=(T, H))
+    h0 = np.zeros(H) if h0_zero else np.tanh(rng.normal(size=H))
+    U, W, b = rng.normal(0, 0.6, (H, D)), rng.normal(0, 0.6, (H, H)), rng.normal(0, 0.6, H)
+    return dh, x, h0, U, W, b
+
+
+def test_reference_literal_dW_is_the_gradient_and_its_window_one_is_the_steps_own_terms():
+    from course_lib.references.ch04 import reference_literal_dW
+
+    dh, x, h0, U, W, b = _sequence(3)
+    full = reference_literal_dW(dh, x, h0, U, W, b)
+    numeric = gradcheck.numerical_gradient_array(
+        lambda: reference_rnn_forward(x[None], h0[None], U, W, b)[0][0], W, dh)
+    assert gradcheck.rel_error(full, numeric) < 1e-6
+    assert np.allclose(reference_literal_dW(dh, x, h0, U, W, b, len(x) + 3), full, atol=1e-12)
+    # window 1: each loss credits only its own step, h_prev held fixed (torch's step backward)
+    _, cache = reference_rnn_forward(x[None], h0[None], U, W, b)
+    own = sum(reference_rnn_step_backward(dh[None, t], cache[t])[3] for t in range(len(x)))
+    assert np.allclose(reference_literal_dW(dh, x, h0, U, W, b, 1), own, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="window"):
+        reference_literal_dW(dh, x, h0, U, W, b, 0)
+    with pytest.raises(ValueError, match="one sequence"):
+        reference_literal_dW(dh[None], x, h0, U, W, b)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_literal_dW_master_passes_and_equals_bptt(seed):
+    assert check_literal_dW(literal_dW, seed=seed, quiet=True)
+    assert check_literal_dW(literal_dW, seed=seed, nonzero_h0=True, quiet=True)
+    dh, x, h0, U, W, b = _sequence(seed)
+    _, cache = reference_rnn_forward(x[None], h0[None], U, W, b)
+    assert np.allclose(literal_dW(dh, x, h0, U, W, b), reference_rnn_backward(dh[None], cache)[3],
+                       rtol=0, atol=1e-10)
+
+
+def test_literal_dW_and_truncation_bias_stubs_are_not_implemented():
+    for check in (check_literal_dW, check_truncation_bias):
+        result = check(stub, quiet=True)
+        assert not result and not result.implemented
+
+
+# --- truncation_bias --------------------------------------------------------------------------
+
+def test_reference_truncation_bias_by_hand():
+    """The reference against the definition, computed here with numpy maths."""
+    from course_lib.references.ch04 import reference_literal_dW, reference_truncation_bias
+
+    dh, x, h0, U, W, b = _sequence(5, T=8)
+
+    def grad(dh, x, h0, U, W, b, window):
+        return reference_literal_dW(dh, x, h0, U, W, b, window)
+
+    got = reference_truncation_bias(grad, dh, x, h0, U, W, b, [1, 3], [0.5, 2.0])
+    radius = max(abs(np.linalg.eigvals(W)))
+    for r, rho in enumerate((0.5, 2.0)):
+        Wr = W * rho / radius
+        assert abs(max(abs(np.linalg.eigvals(Wr))) - rho) < 1e-12
+        G = grad(dh, x, h0, U, Wr, b, None)
+        for j, k in enumerate((1, 3)):
+            want = np.linalg.norm(grad(dh, x, h0, U, Wr, b, k) - G) / np.linalg.norm(G)
+            assert abs(got[r, j] - want) < 1e-12
+    assert got[0, 1] < got[0, 0] and got[1, 0] > got[0, 0]  # the bias shrinks with k, grows with rho
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_truncation_bias_master_passes(seed):
+    assert check_truncation_bias(truncation_bias, seed=seed, quiet=True)
+    assert check_truncation_bias(truncation_bias, seed=seed, symmetric=False, quiet=True)
+
+
+NEW_QUESTION_MISTAKES = [  # (question, its check's keywords, edits of the master, hint)
+    ("literal_dW", {}, {"t - k >= window": "t - k > window"}, "one term too many"),
+    ("literal_dW", {}, {"return dW.reshape(H, H)": "return dW.reshape(H, H).T"}, "transposed"),
+    ("literal_dW", {}, {"product = product @ (slope[:, None] * W)": "break"},
+     "only the terms k = t"),
+    ("literal_dW", {"nonzero_h0": True}, {"states = [h0]": "states = [np.zeros(H)]"},
+     "h0 is ignored"),
+    ("truncation_bias", {"symmetric": False},
+     {"radius = np.max(np.abs(np.linalg.eigvals(W)))": "radius = np.linalg.norm(W, 2)"},
+     "spectral norm"),
+    ("truncation_bias", {}, {"/ np.linalg.norm(full)": "/ np.linalg.norm(G_k)"},
+     "truncated gradient's norm"),
+    ("truncation_bias", {}, {"/ np.linalg.norm(full)": ""}, "not relative"),
+]
+
+
+@pytest.mark.parametrize("qid, keywords, edits, hint", NEW_QUESTION_MISTAKES,
+                         ids=[hint for *_, hint in NEW_QUESTION_MISTAKES])
+def test_literal_and_truncation_mistakes_fail_with_hint(qid, keywords, edits, hint):
+    check = {"literal_dW": check_literal_dW, "truncation_bias": check_truncation_bias}[qid]
+    result = check(master_variant("ch04", qid, edits), seed=0, quiet=True, **keywords)
+    assert not result and result.implemented
+    assert hint in _message(result)

@@ -168,3 +168,65 @@ def reference_grad_check_sparse(f, x, analytic, n_checks, rng, eps=1e-5):
         numeric.append(gradcheck.numerical_gradient(f, view, eps)[0])
     a, n = np.asarray(analytic).ravel()[flat], np.array(numeric)
     return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)
+
+
+def _one_sequence(dh, x, h0, U, W, b_h):
+    arrays = [np.asarray(a, dtype=np.float64) for a in (dh, x, h0, U, W, b_h)]
+    dh, x, h0, U, W, b_h = arrays
+    if x.ndim != 2 or h0.ndim != 1 or dh.shape != (x.shape[0], h0.shape[0]):
+        raise ValueError("expected one sequence: dh (T, H), x (T, D), h0 (H,)")
+    return arrays
+
+
+def reference_literal_dW(dh, x, h0, U, W, b_h, window=None):
+    """dL/dW for ``L = sum_t dh[t] . h^(t)`` of one sequence, by torch autograd (float64); with
+    ``window`` (k2), loss t sees only the last ``window`` steps: the state before them is a
+    constant (detached), so the gradient is the truncated double sum of chapter 4.
+
+    Args:
+        dh: (T, H); x: (T, D); h0: (H,); U: (H, D); W: (H, H); b_h: (H,); window: None or an
+            int >= 1.
+
+    Returns:
+        dW (H, H).
+    """
+    import torch
+
+    dh, x, h0, U, W, b_h = _one_sequence(dh, x, h0, U, W, b_h)
+    T = x.shape[0]
+    if window is not None and (isinstance(window, bool) or int(window) != window or window < 1):
+        raise ValueError(f"window: expected None or an int >= 1, got {window!r}")
+    Wt = t64(W, grad=True)
+    xt, Ut, bt = t64(x), t64(U), t64(b_h)
+    with torch.no_grad():  # the states of the forward pass, as constants to restart from
+        states = [t64(h0)]
+        for t in range(T):
+            states.append(torch.tanh(Ut @ xt[t] + Wt @ states[-1] + bt))
+    total = torch.zeros((), dtype=torch.float64)
+    for t in range(1, T + 1):
+        start = 0 if window is None else max(0, t - int(window))
+        h = states[start]
+        for i in range(start + 1, t + 1):
+            h = torch.tanh(Ut @ xt[i - 1] + Wt @ h + bt)
+        total = total + (h * t64(dh[t - 1])).sum()
+    total.backward()
+    return numpy64(Wt.grad)
+
+
+def reference_truncation_bias(grad_fn, dh, x, h0, U, W, b_h, windows, radii):
+    """Relative error ``||G_k - G|| / ||G||`` (Frobenius norms) of the k-step truncated gradient
+    ``G_k = grad_fn(..., window=k)`` against the full one ``G = grad_fn(..., window=None)``, with
+    the recurrent matrix rescaled to each spectral radius of ``radii`` (``rho W / max |eig W|``).
+    Computed with torch; returns an array (len(radii), len(windows))."""
+    import torch
+
+    Wt = t64(W)
+    rho_W = torch.linalg.eigvals(Wt).abs().max()
+    out = torch.zeros(len(radii), len(windows), dtype=torch.float64)
+    for r, rho in enumerate(radii):
+        W_rho = numpy64(Wt * (float(rho) / rho_W))
+        full = t64(grad_fn(dh, x, h0, U, W_rho, b_h, None))
+        for j, k in enumerate(windows):
+            G_k = t64(grad_fn(dh, x, h0, U, W_rho, b_h, k))
+            out[r, j] = torch.linalg.norm(G_k - full) / torch.linalg.norm(full)
+    return numpy64(out)
