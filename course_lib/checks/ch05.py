@@ -7,7 +7,14 @@ activation and the identity as output:
 
 where ``step(a)`` is 1 where ``a > 0`` and 0 elsewhere. The student chooses the weights; the
 checks run the network on long random inputs and compare its outputs with the answer computed by
-plain arithmetic (Python integers for sums, a running count for parity).
+plain arithmetic (Python integers for sums and products, a running count for parity).
+
+Every check takes ``noise``: with ``noise > 0`` each input bit is moved by a uniform amount in
+``[-noise, noise]`` (drawn from a generator of its own, so the strings are those of
+``noise=0``) and the outputs must stay exactly the same. The hidden tests use it to tell a
+network with a margin from one whose units sit on their threshold: with the strict step, a bias
+of ``-(k - 1)`` counts exact bits as well as ``-(k - 1/2)`` does, and fails as soon as a bit is
+a little off.
 """
 
 from __future__ import annotations
@@ -37,6 +44,20 @@ def step_rnn_forward(x, params):
         h = (x[:, t] @ U.T + h @ W.T + b_h > 0).astype(np.float64)
         out[:, t] = (h @ V.T + b_y)[:, 0]
     return out
+
+
+def _perturbed(x, seed, noise):
+    """``x`` with every entry moved by a uniform amount in ``[-noise, noise]`` (``x`` itself when
+    ``noise == 0``); the generator is seeded apart from the check's, so the bits are unchanged."""
+    if not noise:
+        return x
+    gen = np.random.default_rng([seed, 5])
+    return x + gen.uniform(-noise, noise, size=np.shape(x))
+
+
+def _noise_note(noise):
+    return "" if not noise else (f" (input bits moved by up to {noise:g}: leave every unit a "
+                                 "margin from its threshold)")
 
 
 def _validated_params(fn, D):
@@ -76,15 +97,15 @@ def _first_mismatch(out, expected, describe):
 
 
 @public_check("parity_rnn")
-def check_parity_rnn(fn, seed: int = 0):
+def check_parity_rnn(fn, seed: int = 0, noise: float = 0.0):
     """``parity_rnn() -> params`` (D = 1): the output at step t must be the parity of the first
-    t bits, exactly, on random strings of up to 2000 bits."""
+    t bits, exactly, on random strings of up to 2000 bits (``noise``: see the module)."""
     rng = np.random.default_rng(seed)
     params = _validated_params(fn, D=1)
     for T in (1, 2, 5, 64, int(rng.integers(500, 2001))):
         bits = rng.integers(0, 2, size=(40, T))
         bits[0] = 1  # all ones: the parity alternates at every step
-        out = step_rnn_forward(bits[:, :, None], params)
+        out = step_rnn_forward(_perturbed(bits[:, :, None], seed, noise), params)
         expected = np.cumsum(bits, axis=1) % 2
         msg = _first_mismatch(out, expected, lambda n, bits=bits, T=T: "the string "
                               + "".join(map(str, bits[n, :12])) + ("..." if T > 12 else ""))
@@ -100,7 +121,13 @@ def check_parity_rnn(fn, seed: int = 0):
             if np.allclose(out, alt):
                 msg += f". Hint: {hint}"
                 break
-        raise CheckFailed(f"strings of length {T}: {msg}")
+        raise CheckFailed(f"strings of length {T}{_noise_note(noise)}: {msg}")
+
+
+def _random_numbers(rng, n_bits, count):
+    """``count`` random numbers of at most ``n_bits`` bits (Python integers)."""
+    return [int.from_bytes(rng.bytes((n_bits + 7) // 8), "little") % (1 << n_bits)
+            for _ in range(count)]
 
 
 def _bits(values, n_bits):
@@ -108,22 +135,20 @@ def _bits(values, n_bits):
 
 
 @public_check("adder_rnn")
-def check_adder_rnn(fn, seed: int = 0):
+def check_adder_rnn(fn, seed: int = 0, noise: float = 0.0):
     """``adder_rnn() -> params`` (D = 2): fed the bits of a and b least significant first,
     followed by one step of zeros, the outputs must be the bits of a + b, exactly, for random
-    numbers of up to 300 bits (Python integers compute the expected sums)."""
+    numbers of up to 300 bits (Python integers compute the expected sums; ``noise``: see the
+    module)."""
     rng = np.random.default_rng(seed)
     params = _validated_params(fn, D=2)
     for n_bits in (1, 3, 8, 64, int(rng.integers(100, 301))):
-        a = [int.from_bytes(rng.bytes((n_bits + 7) // 8), "little") % (1 << n_bits)
-             for _ in range(40)]
-        b = [int.from_bytes(rng.bytes((n_bits + 7) // 8), "little") % (1 << n_bits)
-             for _ in range(40)]
+        a, b = _random_numbers(rng, n_bits, 40), _random_numbers(rng, n_bits, 40)
         a[0], b[0] = (1 << n_bits) - 1, 1  # a carry that ripples through every bit
         x = np.zeros((40, n_bits + 1, 2))
         x[:, :n_bits, 0], x[:, :n_bits, 1] = _bits(a, n_bits), _bits(b, n_bits)
         expected = _bits([p + q for p, q in zip(a, b, strict=True)], n_bits + 1)
-        out = step_rnn_forward(x, params)
+        out = step_rnn_forward(_perturbed(x, seed, noise), params)
         msg = _first_mismatch(out, expected, lambda n, a=a, b=b, n_bits=n_bits:
                               f"a = {a[n]}, b = {b[n]}" if n_bits <= 16 else f"pair {n + 1}")
         if msg is None:
@@ -137,7 +162,41 @@ def check_adder_rnn(fn, seed: int = 0):
             if np.allclose(out, alt):
                 msg += f". Hint: {hint}"
                 break
-        raise CheckFailed(f"{n_bits}-bit numbers: {msg}")
+        raise CheckFailed(f"{n_bits}-bit numbers{_noise_note(noise)}: {msg}")
+
+
+@public_check("times3_rnn")
+def check_times3_rnn(fn, seed: int = 0, noise: float = 0.0):
+    """``times3_rnn() -> params`` (D = 1): fed the bits of a least significant first, followed
+    by two steps of zeros, the outputs must be the bits of 3a, exactly, for random numbers of up
+    to 300 bits (Python integers compute the expected products; ``noise``: see the module)."""
+    rng = np.random.default_rng(seed)
+    params = _validated_params(fn, D=1)
+    for n_bits in (1, 2, 5, 64, int(rng.integers(100, 301))):
+        a = _random_numbers(rng, n_bits, 40)
+        a[0] = (1 << n_bits) - 1  # all ones: 3a needs both extra steps
+        if n_bits > 1:
+            a[1] = int("01" * n_bits, 2) % (1 << n_bits)  # ...0101: a carry at every other bit
+        T = n_bits + 2
+        x = np.zeros((40, T, 1))
+        x[:, :n_bits, 0] = _bits(a, n_bits)
+        expected = _bits([3 * v for v in a], T)
+        out = step_rnn_forward(_perturbed(x, seed, noise), params)
+        msg = _first_mismatch(out, expected, lambda n, a=a, n_bits=n_bits:
+                              f"a = {a[n]}" if n_bits <= 16 else f"number {n + 1}")
+        if msg is None:
+            continue
+        hints = {
+            "the output is the input bit (that is 1 * a)": x[:, :, 0],
+            "the output is the bit one step back (that is 2 * a)": _bits([2 * v for v in a], T),
+            "the carry is ignored (the output is a_t XOR a_(t-1))":
+                _bits([v ^ (2 * v) for v in a], T),
+        }
+        for hint, alt in hints.items():
+            if np.allclose(out, alt):
+                msg += f". Hint: {hint}"
+                break
+        raise CheckFailed(f"{n_bits}-bit numbers{_noise_note(noise)}: {msg}")
 
 
 def expected_carry(xa, xb):
