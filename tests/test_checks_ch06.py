@@ -4,10 +4,12 @@ crashing function is reported without raising."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
-from labs import master_functions, stub
+from labs import fails_with, master_functions, stub
 
 from course_lib.checks import ch06
 from course_lib.gradcheck import numerical_gradient
@@ -26,12 +28,15 @@ orthogonal_init = MASTER["orthogonal_init"]
 
 
 def gram_schmidt_orthogonal_init(A, gain=1.0):
-    """A different correct algorithm (classical Gram-Schmidt on the columns): same Q."""
+    """A different correct algorithm (classical Gram-Schmidt on the columns, of A.T when A is
+    wide): same Q."""
+    wide = A.shape[0] < A.shape[1]
+    A = A.T if wide else A
     Q = np.zeros_like(A)
     for j in range(A.shape[1]):
         v = A[:, j] - Q[:, :j] @ (Q[:, :j].T @ A[:, j])
         Q[:, j] = v / np.linalg.norm(v)
-    return gain * Q
+    return gain * (Q.T if wide else Q)
 
 
 # --- the references agree with independent computations ---------------------------------------
@@ -124,7 +129,7 @@ def test_correct_passes(check, fn, seed):
 # --- typical mistakes fail with their hint --------------------------------------------------
 
 def _jac_variant(step):
-    def fn(x, h0, U, W, b_h, k):
+    def fn(x, h0, U, W, b_h, k, alpha=1.0):  # the Elman network's slips (alpha ignored)
         h, hs, As = h0, [h0], [None]
         for t in range(len(x)):
             a = U @ x[t] + W @ h + b_h
@@ -284,3 +289,177 @@ def test_stub_and_crash(check, capsys):
     assert not r and "ZeroDivisionError" in r.messages[0]
     r = check(lambda *a, **k: None, quiet=True)
     assert not r
+
+
+# --- the cases of another kind that the hidden tests use (issue 20) ---------------------------
+
+def _leaky_state_numpy(x, h0, U, W, b_h, alpha, k, h_k=None):
+    """h(T) of the leaky RNN from h(k) (h(0) = h0 when h_k is None), in NumPy for the test."""
+    h = np.array(h0 if h_k is None else h_k, dtype=np.float64)
+    for t in range(0 if h_k is None else k, len(x)):
+        h = (1 - alpha) * h + alpha * np.tanh(U @ x[t] + W @ h + b_h)
+    return h
+
+
+@pytest.mark.parametrize("per_unit", [False, True])
+def test_leaky_reference_matches_numerical_jacobian(per_unit):
+    rng = np.random.default_rng(4)
+    T, D, H, x, h0, p = ch06._rnn_case(rng, scale=1.2)
+    alpha = rng.uniform(0.05, 1.0, H) if per_unit else 0.3
+    k = 2
+    h_k = _leaky_state_numpy(x[:k], h0, p["U"], p["W"], p["b_h"], alpha, 0)
+    hk_var = h_k.copy()
+    J_num = np.stack([numerical_gradient(
+        lambda j=j: _leaky_state_numpy(x, h0, p["U"], p["W"], p["b_h"], alpha, k, hk_var)[j],
+        hk_var) for j in range(H)])
+    J_ref = refs.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k, alpha)
+    assert np.max(np.abs(J_num - J_ref)) < 1e-7 * np.max(np.abs(J_ref))
+    assert np.allclose(jacobian_product(x, h0, p["U"], p["W"], p["b_h"], k, alpha), J_ref,
+                       atol=1e-10)
+
+
+def test_leaky_jacobian_at_rate_one_is_the_elman_networks():
+    rng = np.random.default_rng(8)
+    T, D, H, x, h0, p = ch06._rnn_case(rng)
+    assert np.array_equal(refs.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], 1),
+                          refs.reference_jacobian_product(x, h0, p["U"], p["W"], p["b_h"], 1,
+                                                          np.ones(H)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cases_of_another_kind_pass_for_correct_code(seed):
+    for check, fn, case in ((ch06.check_jacobian_product, jacobian_product, "per_unit"),
+                            (ch06.check_gradient_norms, gradient_norms, "at_rest"),
+                            (ch06.check_clip_grad_norm, clip_grad_norm, "at_threshold"),
+                            (ch06.check_orthogonal_init, orthogonal_init, "non_square"),
+                            (ch06.check_orthogonal_init, gram_schmidt_orthogonal_init,
+                             "non_square")):
+        result = check(fn, seed=seed, quiet=True, **{case: True})
+        assert result, result.messages
+
+
+def _leaky_variant(step):
+    def fn(x, h0, U, W, b_h, k, alpha=1.0):
+        alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), np.shape(h0))
+        h, hs, cs = np.array(h0, dtype=np.float64), [h0], [None]
+        for t in range(len(x)):
+            c = np.tanh(U @ x[t] + W @ h + b_h)
+            h = (1 - alpha) * h + alpha * c
+            hs.append(h)
+            cs.append(c)
+        J = np.eye(len(h0))
+        for i in range(k + 1, len(x) + 1):
+            J = step(alpha, hs[i], cs[i], W) @ J
+        return J
+    return fn
+
+
+LEAKY_MISTAKES = {
+    "at the leaky state h(i)": _leaky_variant(
+        lambda al, h, c, W: np.diag(1 - al) + (al * (1 - h ** 2))[:, None] * W),
+    "bypasses tanh, is missing": _leaky_variant(
+        lambda al, h, c, W: (al * (1 - c ** 2))[:, None] * W),
+    "alpha is missing": _leaky_variant(
+        lambda al, h, c, W: np.diag(1 - al) + (1 - c ** 2)[:, None] * W),
+}
+
+
+@pytest.mark.parametrize("hint", list(LEAKY_MISTAKES))
+def test_leaky_mistakes(hint):
+    fails_with(ch06.check_jacobian_product, LEAKY_MISTAKES[hint], hint)
+
+
+def test_rates_on_the_columns_pass_one_rate_and_fail_one_per_unit():
+    columns = _leaky_variant(lambda al, h, c, W: np.diag(1 - al) + al * (1 - c ** 2)[:, None] * W)
+    assert ch06.check_jacobian_product(columns, quiet=True)
+    fails_with(functools.partial(ch06.check_jacobian_product, per_unit=True), columns,
+               "scale the columns of W")
+
+
+def test_relu_slope_one_at_zero_passes_random_inputs_and_fails_at_rest():
+    def at_zero_one(x, h0, U, W, b_h, g_T, activation="tanh"):
+        if activation != "relu":
+            return gradient_norms(x, h0, U, W, b_h, g_T, activation)
+        return _manual_norms_relu_ge(x, h0, U, W, b_h, g_T)
+
+    assert ch06.check_gradient_norms(at_zero_one, quiet=True)
+    fails_with(functools.partial(ch06.check_gradient_norms, at_rest=True), at_zero_one,
+               "exactly 0 is taken as 1")
+
+
+def _manual_norms_relu_ge(x, h0, U, W, b_h, g_T):
+    h, As = h0, [None]
+    for t in range(len(x)):
+        a = U @ x[t] + W @ h + b_h
+        h = np.maximum(a, 0)
+        As.append(a)
+    g, out = np.array(g_T, dtype=float), [np.linalg.norm(g_T)]
+    for i in range(len(x), 0, -1):
+        g = W.T @ (g * (As[i] >= 0))
+        out.append(np.linalg.norm(g))
+    return np.array(out[::-1])
+
+
+def test_at_rest_cases_start_at_exactly_zero_and_reach_step_one():
+    """The ReLU case of at_rest: torch's norms[0] is exactly 0 (slope 0 at a = 0) while the
+    signal reaching step 1 is not, so a slope of 1 at 0 shows."""
+    seen = []
+
+    def spy(x, h0, U, W, b_h, g_T, activation="tanh"):
+        if activation == "relu":
+            seen.append(refs.reference_gradient_norms(x, h0, U, W, b_h, g_T, "relu"))
+            assert not np.any(U @ x[0] + W @ h0 + b_h)
+        return gradient_norms(x, h0, U, W, b_h, g_T, activation)
+
+    assert ch06.check_gradient_norms(spy, at_rest=True, quiet=True)
+    assert seen[0][0] == 0.0 and seen[0][1] > 1e-3
+
+
+def test_clip_with_a_branch_passes_random_norms_and_fails_at_the_threshold():
+    def branch(grads, c):
+        total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+        scale = c / (total + 1e-6) if total > c else 1.0
+        return [g * scale for g in grads], total
+
+    assert ch06.check_clip_grad_norm(branch, quiet=True)
+    fails_with(functools.partial(ch06.check_clip_grad_norm, at_threshold=True), branch,
+               "returned unscaled")
+
+
+def test_threshold_case_norm_is_exact_for_torch_and_numpy():
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        grads, max_norm = ch06._integer_norm_grads(rng)
+        _, torch_total = refs.reference_clip_grad_norm(grads, max_norm)
+        assert torch_total == max_norm
+        assert np.linalg.norm(np.concatenate([g.ravel() for g in grads])) == max_norm
+        assert np.sqrt(sum(np.linalg.norm(g) ** 2 for g in grads)) == max_norm
+
+
+def test_orthogonal_without_the_transpose_passes_square_and_fails_wide():
+    def qr_as_it_is(A, gain=1.0):
+        Q, R = np.linalg.qr(A)
+        return gain * Q * np.sign(np.diag(R))
+
+    assert ch06.check_orthogonal_init(qr_as_it_is, quiet=True)
+    fails_with(functools.partial(ch06.check_orthogonal_init, non_square=True), qr_as_it_is,
+               "shape")
+
+    def not_transposed_back(A, gain=1.0):
+        if A.shape[0] < A.shape[1]:
+            return qr_as_it_is(A.T, gain)
+        return qr_as_it_is(A, gain)
+
+    fails_with(functools.partial(ch06.check_orthogonal_init, non_square=True),
+               not_transposed_back, "transposed")
+
+
+@pytest.mark.parametrize("shape", [(3, 7), (7, 3), (5, 5)])
+def test_torch_orthogonal_draw_non_square(shape):
+    A, Q = refs.torch_orthogonal_draw(shape, seed=11, gain=0.7)
+    assert A.shape == Q.shape == shape
+    assert np.allclose(refs.reference_orthogonal_init(A, 0.7), Q, atol=1e-12)
+    assert np.allclose(orthogonal_init(A, 0.7), Q, atol=1e-10)
+    small = min(shape)
+    gram = Q.T @ Q if shape[0] >= shape[1] else Q @ Q.T
+    assert np.allclose(gram, 0.49 * np.eye(small), atol=1e-12)
