@@ -307,3 +307,99 @@ def test_helpers():
     pred = np.array([[4, 5, 2, 9], [4, 6, 2, 0], [4, 5, 5, 2]])
     tgt = np.array([[4, 5, 2, 0], [4, 5, 2, 0], [4, 5, 2, 0]])
     assert seq2seq.exact_match(pred, tgt).tolist() == [True, False, False]
+
+
+# --- the hidden cases of another kind (issue 20) ---------------------------------------------------
+
+MASTER_BACKWARD = MASTER["dot_product_attention_backward"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_master_passes_every_hidden_case(seed):
+    assert ch11.check_masked_softmax(masked_softmax, seed=seed, empty_row=True, quiet=True)
+    assert ch11.check_dot_product_attention(MASTER["dot_product_attention"], seed=seed, N=1,
+                                            quiet=True)
+    assert ch11.check_additive_attention(additive_attention, seed=seed, scale=1000.0, quiet=True)
+    assert ch11.check_bilinear_scores(bilinear_scores, seed=seed, T_x=1, quiet=True)
+    assert ch11.check_dot_product_attention_backward(MASTER_BACKWARD, seed=seed, N=1, quiet=True)
+
+
+def test_the_hidden_cases_are_what_they_say():
+    """N = 1, T_x = 1 and saturated units really occur in the inputs the keywords make."""
+    seen = {}
+
+    def spy(name, fn):
+        def wrapped(*args):
+            seen.setdefault(name, []).append(args)
+            return fn(*args)
+        return wrapped
+
+    ch11.check_dot_product_attention(spy("dot", MASTER["dot_product_attention"]), N=1, quiet=True)
+    assert all(args[1].shape[0] == 1 for args in seen["dot"])
+    ch11.check_bilinear_scores(spy("bil", bilinear_scores), T_x=1, quiet=True)
+    assert all(args[1].shape[1] == 1 for args in seen["bil"])
+    ch11.check_additive_attention(spy("add", additive_attention), scale=1000.0, quiet=True)
+    s, h, W_s, W_h = seen["add"][0][:4]
+    pre = (s @ W_s.T)[:, None, :] + h @ W_h.T
+    assert np.abs(pre).max() > 400  # beyond where exp(2x) overflows in float64 (x > 355)
+    ch11.check_masked_softmax(spy("soft", masked_softmax), empty_row=True, quiet=True)
+    assert all((~np.broadcast_to(m, r.shape)).all(-1).any() for r, m in seen["soft"])
+
+
+def test_a_row_with_no_real_step_must_get_zero_weights():
+    def nan_rows(r, mask=None):  # the plain masked softmax: nan where a row has no real step
+        r = np.where(mask, r, -np.inf) if mask is not None else r
+        e = np.exp(r - r.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    with np.errstate(invalid="ignore"):
+        assert ch11.check_masked_softmax(nan_rows, quiet=True)  # the public call lets it through
+        res = ch11.check_masked_softmax(nan_rows, empty_row=True, quiet=True)
+    assert not res and res.implemented and "weight 0 everywhere" in " ".join(res.messages)
+    # zeros from the check's own expected values, by definition, and torch's softmax elsewhere
+    r = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    m = np.array([[True, True, False], [False, False, False]])
+    expected = ch11._softmax_or_zeros(r, m)
+    assert np.array_equal(expected[1], np.zeros(3))
+    assert np.allclose(expected[0], [1 / (1 + np.e), np.e / (1 + np.e), 0.0], atol=1e-15)
+
+
+def test_squeezed_outputs_fail_the_single_size_cases():
+    def squeezed_dot(s, h, m=None, sc=False):
+        r, a, _ = dot_attention(s, h, m, sc)
+        return r, a, (a[:, None, :] @ h).squeeze()
+
+    assert ch11.check_dot_product_attention(squeezed_dot, quiet=True)
+    assert not ch11.check_dot_product_attention(squeezed_dot, N=1, quiet=True)
+
+    def squeezed_bilinear(s, h, W):
+        return (h @ (s @ W)[:, :, None]).squeeze()
+
+    assert ch11.check_bilinear_scores(squeezed_bilinear, quiet=True)
+    assert not ch11.check_bilinear_scores(squeezed_bilinear, T_x=1, quiet=True)
+
+    def squeezed_backward(dc, s, h, a, scaled=False):
+        ds, dh = dot_attention_backward(dc, s, h, a, scaled)
+        return ds.squeeze(), dh
+
+    assert ch11.check_dot_product_attention_backward(squeezed_backward, quiet=True)
+    assert not ch11.check_dot_product_attention_backward(squeezed_backward, N=1, quiet=True)
+
+
+def test_a_tanh_from_exp_fails_with_saturated_units():
+    def exp_tanh(s, h, W_s, W_h, v, m=None):
+        x = (s @ W_s.T)[:, None, :] + h @ W_h.T
+        r = ((np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)) @ v
+        a = masked_softmax(r, m)
+        return r, a, np.einsum("nt,nth->nh", a, h)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert ch11.check_additive_attention(exp_tanh, quiet=True)
+        assert not ch11.check_additive_attention(exp_tanh, scale=1000.0, quiet=True)
+
+
+def test_backward_hints_name_the_mistake_without_the_result():
+    """The derivation's hints say what is missing, never the formulas of the gradients."""
+    for hint in refs.DOT_ATTENTION_SLIPS.values():
+        for formula in ("sum_u a_u da_u", "sum_t dr_t", "dr_t s_prev", "a_t dc", "a_t (da_t"):
+            assert formula not in hint, (formula, hint)

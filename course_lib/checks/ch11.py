@@ -3,7 +3,9 @@
 
 Expected values come from torch in float64 (``torch.softmax``, ``masked_fill``, ``bmm``,
 ``scaled_dot_product_attention``), never from the from-scratch NumPy code students write.
-Hidden tests call the same checks with other seeds.
+Hidden tests call the same checks with other seeds, and with cases of another kind that the
+public call does not show (a keyword per check): a row with no real step, a batch of one
+sentence, saturated score units, a single input step.
 """
 
 from __future__ import annotations
@@ -55,14 +57,27 @@ def _unpack3(out, what):
     return out
 
 
+def _softmax_or_zeros(r, mask):
+    """torch's masked softmax on the rows with a real step; weight 0 everywhere on a row
+    without one (by definition: there is nothing to attend to)."""
+    empty = ~np.broadcast_to(mask, np.shape(r)).any(-1)
+    safe = np.array(np.broadcast_to(mask, np.shape(r)))
+    safe[empty] = True  # any finite row: its weights are replaced by 0 below
+    return np.where(empty[..., None], 0.0, reference_masked_softmax(r, safe))
+
+
 @public_check("masked_softmax")
-def check_masked_softmax(fn, seed: int = 0):
+def check_masked_softmax(fn, seed: int = 0, empty_row: bool = False):
     """``masked_softmax(r, mask) -> a`` against torch, on 2-D and 3-D scores, with large scores
-    (numerical stability) and with ``mask=None``."""
+    (numerical stability) and with ``mask=None``. With ``empty_row=True`` one row of the mask
+    has no real step at all, whose weights must all be 0 (not nan)."""
     rng = np.random.default_rng(seed)
     N, T_x = int(rng.integers(2, 5)), int(rng.integers(3, 8))
     r = rng.normal(0, 2, size=(N, T_x))
     _, _, mask, _ = make_attention_inputs(rng, N=N, T_x=T_x)
+    if empty_row:
+        _check_empty_row(fn, r, mask, rng)
+        return
     plain = reference_masked_softmax(r)  # the hints: torch's softmax without the mask
     masked_after = np.where(mask, plain, 0.0)
     compare(f"weights for scores of shape {r.shape} without a mask (mask=None)", fn(r.copy(), None),
@@ -87,14 +102,32 @@ def check_masked_softmax(fn, seed: int = 0):
             reference_masked_softmax(r3, mask[:, None, :]), atol=1e-10)
 
 
+def _check_empty_row(fn, r, mask, rng):
+    """The hidden case of :func:`check_masked_softmax`: a row (of 2-D and of 3-D scores) whose
+    mask holds no real step."""
+    mask = mask.copy()
+    mask[int(rng.integers(1, len(mask)))] = False  # a padded query: no step to attend to
+    hint = ("a row with no real step gives nan (every score is -inf, and -inf - (-inf) is nan): "
+            "give such a row weight 0 everywhere")
+    for scores, m in ((r, mask), (np.stack([r, r[::-1]], 1), mask[:, None, :])):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            out = fn(scores.copy(), m.copy())
+        what = f"weights for scores of shape {scores.shape} with a row that has no real step"
+        if np.shape(out) == scores.shape and np.isnan(np.asarray(out, dtype=np.float64)).any():
+            raise CheckFailed(f"{what}: {hint}")
+        compare(what, out, _softmax_or_zeros(scores, m), atol=1e-10)
+
+
 @public_check("dot_product_attention")
-def check_dot_product_attention(fn, seed: int = 0):
+def check_dot_product_attention(fn, seed: int = 0, N: int | None = None):
     """``dot_product_attention(s_prev, h, mask, scaled) -> (r, a, c)`` against torch, and the
-    context against ``torch.nn.functional.scaled_dot_product_attention``."""
+    context against ``torch.nn.functional.scaled_dot_product_attention``. ``N`` fixes the batch
+    size (``N=1``: one sentence) instead of drawing it."""
     import torch
 
     rng = np.random.default_rng(seed)
-    N, T_x, H = (int(v) for v in rng.integers(2, 7, size=3))
+    n_drawn, T_x, H = (int(v) for v in rng.integers(2, 7, size=3))
+    N = N or n_drawn
     s_prev, h, mask, _ = make_attention_inputs(rng, N=N, T_x=T_x, H=H, H_s=H)
     for scaled in (False, True):
         name = "scaled dot product" if scaled else "dot product"
@@ -127,10 +160,13 @@ def check_dot_product_attention(fn, seed: int = 0):
 
 
 @public_check("additive_attention")
-def check_additive_attention(fn, seed: int = 0):
-    """``additive_attention(s_prev, h, W_s, W_h, v, mask) -> (r, a, c)`` against torch."""
+def check_additive_attention(fn, seed: int = 0, scale: float = 1.0):
+    """``additive_attention(s_prev, h, W_s, W_h, v, mask) -> (r, a, c)`` against torch.
+    ``scale`` multiplies ``W_s`` and ``W_h`` (``scale=1000``: the score units' pre-activations
+    reach thousands, where the tanh saturates at +-1)."""
     rng = np.random.default_rng(seed)
     s_prev, h, mask, p = make_attention_inputs(rng)
+    p = {**p, "W_s": scale * p["W_s"], "W_h": scale * p["W_h"]}
     N, T_x, H = h.shape
     r, a, c = _unpack3(fn(s_prev.copy(), h.copy(), p["W_s"].copy(), p["W_h"].copy(),
                           p["v"].copy(), mask.copy()), "additive attention")
@@ -151,23 +187,25 @@ def check_additive_attention(fn, seed: int = 0):
 
 
 @public_check("bilinear_scores")
-def check_bilinear_scores(fn, seed: int = 0):
+def check_bilinear_scores(fn, seed: int = 0, T_x: int | None = None):
     """``bilinear_scores(s_prev, h, W_A) -> r (N, T_x)`` against torch, with H_s != H so a
-    wrong transpose shows."""
+    wrong transpose shows. ``T_x`` fixes the number of input steps (``T_x=1``: one step)."""
     rng = np.random.default_rng(seed)
     H_s = int(rng.integers(2, 5))
-    s_prev, h, mask, p = make_attention_inputs(rng, H_s=H_s, H=H_s + 2)
+    s_prev, h, mask, p = make_attention_inputs(rng, H_s=H_s, H=H_s + 2, T_x=T_x)
     r = fn(s_prev.copy(), h.copy(), p["W_A"].copy())
     r_exp, _, _ = reference_attention(s_prev, h, "bilinear", mask, p)
     compare(f"bilinear scores r (W_A of shape {p['W_A'].shape})", r, r_exp, atol=1e-10)
 
 
 @public_check("dot_product_attention_backward")
-def check_dot_product_attention_backward(fn, seed: int = 0):
+def check_dot_product_attention_backward(fn, seed: int = 0, N: int | None = None):
     """``dot_product_attention_backward(dc, s_prev, h, a, scaled) -> (ds_prev, dh)`` against
-    torch autograd, unscaled and scaled, with padded rows (``a`` = 0 at the padded steps)."""
+    torch autograd, unscaled and scaled, with padded rows (``a`` = 0 at the padded steps).
+    ``N`` fixes the batch size (``N=1``: one sentence)."""
     rng = np.random.default_rng(seed)
-    N, T_x, H = (int(v) for v in rng.integers(2, 7, size=3))
+    n_drawn, T_x, H = (int(v) for v in rng.integers(2, 7, size=3))
+    N = N or n_drawn
     s_prev, h, mask, _ = make_attention_inputs(rng, N=N, T_x=T_x, H=H, H_s=H)
     mask[-1, -1] = False  # at least one padded step
     dc = rng.normal(size=(N, H))
@@ -183,7 +221,7 @@ def check_dot_product_attention_backward(fn, seed: int = 0):
                  if slip != ("scaled" if scaled else "unscaled")}
         shape = f" (N={N}, T_x={T_x}, H={H})"
         compare(f"{name} ds_prev{shape}", ds, ds_exp, atol=1e-10, alternatives={
-            "ds_prev is zero: s_prev enters every score, so it gets ds_prev = sum_t dr_t h_t":
+            "ds_prev is zero: s_prev enters every score, so each score sends it gradient":
                 np.zeros_like(ds_exp), **{hint: g[0] for hint, g in slips.items()}})
         try:
             compare(f"{name} dh{shape}", dh, dh_exp, atol=1e-10,

@@ -84,15 +84,15 @@ def torch_additive_slip_scores(s_prev, h, params, activation):
 # that keep every value and alter only the gradients (the trick ``v.detach() + (w - w.detach())``
 # has the value of v and the gradient of w). Hints only: expected values come from plain autograd.
 DOT_ATTENTION_SLIPS = {
-    "no_jacobian": "the softmax's Jacobian is left out (dr = da): dr_t = a_t (da_t - sum_u a_u "
-                   "da_u); without it even the padded steps get gradient",
-    "no_centering": "dr = a * da: the term - sum_u a_u da_u of the softmax's Jacobian is left out "
-                    "(every weight depends on every score)",
+    "no_jacobian": "the softmax's Jacobian is left out (dr = da): every weight depends on every "
+                   "score, so the chain rule passes da through the softmax's Jacobian; without "
+                   "it even the padded steps get gradient",
+    "no_centering": "dr = a * da: only the diagonal of the softmax's Jacobian is used; each weight "
+                    "also depends on the scores of the other steps (the entries off the diagonal)",
     "no_weight_path": "only the path through the context is kept (dh = a dc): each h_t is also the "
-                      "key of its score, so dh_t gets dr_t s_prev as well, and ds_prev = "
-                      "sum_t dr_t h_t",
-    "no_context_path": "only the path through the scores is kept: each h_t is also a value in the "
-                       "context c = sum_t a_t h_t, so dh_t gets a_t dc as well",
+                      "key of its score, so h_t and s_prev get gradient through the scores as well",
+    "no_context_path": "only the path through the scores is kept: each h_t is also a value "
+                       "averaged into the context c, so it gets gradient along that path as well",
     "unscaled": "the factor 1/sqrt(H) of the scaled scores is left out of the backward pass",
     "scaled": "the factor 1/sqrt(H) is applied although scaled=False",
 }
