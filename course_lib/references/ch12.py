@@ -1,6 +1,7 @@
 """References of lab 12: what its public checks compare with and what the lab falls back on when an
 exercise is unfinished (``use_or_reference``). Built on the feature grid, additive attention,
-masked cross-entropy and the attention penalty in torch float64; none of them spells out the
+masked cross-entropy, the attention penalty, the decoder step (``nn.LSTMCell`` with the weights
+copied in) and autograd of the penalty, in torch float64; none of them spells out the
 from-scratch NumPy code the exercises ask for.
 """
 
@@ -91,3 +92,92 @@ def reference_attention_penalty(alpha, targets, lam):
     from course_lib.models.captioning import coverage_penalty
 
     return float(coverage_penalty(t64(alpha), np.asarray(targets), lam))
+
+
+# --- the decoder step and the penalty's gradients (exercises 5 and 6) -----------------------
+
+# The usual slips of a decoder step, as changes of the torch computation (for the checks' hints).
+DECODER_STEP_SLIPS = {
+    "gate_order": "the gates are read in the wrong order: torch's LSTMCell stacks the rows of "
+                  "W_ih, W_hh, b_ih and b_hh as input, forget, candidate (g), output",
+    "no_context_input": "the context c is left out of the LSTM's input: it reads [E y_prev; c]",
+    "no_cell": "the previous cell C_prev is ignored (the cell starts from zero)",
+    "one_bias": "only one of the two biases b_ih and b_hh is added to the gates",
+    "state_only": "the output reads only the new state s: it reads [s; c]",
+}
+
+
+def _torch_decoder_step(y_prev, state, h, P, slip=None):
+    """One step of the captioner's decoder in torch float64 (``nn.LSTMCell`` with the weights of
+    ``P`` copied in), optionally with one slip of :data:`DECODER_STEP_SLIPS` (a key)."""
+    import torch
+
+    s_prev, C_prev = (t64(x) for x in state)
+    H, D, M = s_prev.shape[1], np.shape(h)[2], np.shape(P["E"])[1]
+    _, a, c = (torch.as_tensor(x) for x in reference_soft_attention(
+        h, state[0], P["W_h"], P["W_s"], P["b"], P["v"]))
+    tokens = torch.as_tensor(np.asarray(y_prev, dtype=np.int64))
+    x = torch.cat([torch.nn.functional.embedding(tokens, t64(P["E"])),
+                   torch.zeros_like(c) if slip == "no_context_input" else c], 1)
+    order = [0, 1, 3, 2] if slip == "gate_order" else [0, 1, 2, 3]
+
+    def rows(name):  # the weights' four gate blocks, in the order the slip reads them
+        w = t64(P[name])
+        return torch.cat([w[k * H:(k + 1) * H] for k in order])
+
+    with torch.random.fork_rng():  # the cell's initialisation leaves the caller's RNG alone
+        cell = torch.nn.LSTMCell(M + D, H).double()
+    with torch.no_grad():
+        cell.weight_ih.copy_(rows("W_ih"))
+        cell.weight_hh.copy_(rows("W_hh"))
+        cell.bias_ih.copy_(rows("b_ih"))
+        cell.bias_hh.copy_(0 * rows("b_hh") if slip == "one_bias" else rows("b_hh"))
+        s, C = cell(x, (s_prev, torch.zeros_like(C_prev) if slip == "no_cell" else C_prev))
+        V = t64(P["V"])
+        out = torch.cat([s, torch.zeros_like(c) if slip == "state_only" else c], 1)
+        logits = torch.nn.functional.linear(out, V, t64(P["b_y"]))
+    return logits.numpy(), (s.numpy(), C.numpy()), a.numpy()
+
+
+def reference_decoder_step(y_prev, state, h, P):
+    """One word of the captioner's decoder, by torch in float64: soft attention over ``h`` with
+    the previous state, ``nn.LSTMCell`` (the weights of ``P`` copied in) on the embedding of
+    ``y_prev`` and the context, and the output layer on ``[s; c]``.
+
+    Args:
+        y_prev: previous tokens, shape (N,), int.
+        state: ``(s_prev, C_prev)``, each (N, H).
+        h: feature vectors, shape (N, L, D).
+        P: ``E (K, M)``; attention ``W_h (A, D)``, ``W_s (A, H)``, ``b (A,)``, ``v (A,)``;
+            LSTM ``W_ih (4H, M + D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)`` (gate
+            rows in torch's order i, f, g, o); output ``V (K, H + D)``, ``b_y (K,)``.
+
+    Returns:
+        ``(logits (N, K), (s (N, H), C (N, H)), a (N, L))``.
+    """
+    return _torch_decoder_step(y_prev, state, h, P)
+
+
+def torch_decoder_step_slip(y_prev, state, h, P, slip):
+    """What a slip of the decoder step computes (a key of :data:`DECODER_STEP_SLIPS`), by
+    torch: ``(logits, (s, C), a)`` (for the checks' hints)."""
+    if slip not in DECODER_STEP_SLIPS:
+        raise ValueError(f"slip: expected one of {sorted(DECODER_STEP_SLIPS)}, got {slip!r}")
+    return _torch_decoder_step(y_prev, state, h, P, slip)
+
+
+def reference_attention_penalty_backward(r, targets, lam):
+    """Gradients of the attention penalty ``lam * mean_n sum_l (1 - sum_t m_nt a[n, t, l])**2``
+    with ``a = softmax(r)`` over the locations, by torch autograd in float64 through
+    :func:`course_lib.models.captioning.coverage_penalty`: ``(dalpha, dr)``, each of the shape
+    ``(N, T, L)`` of the scores ``r``."""
+    import torch
+
+    from course_lib.models.captioning import coverage_penalty
+
+    scores = t64(r).requires_grad_()
+    alpha = torch.softmax(scores, dim=-1)
+    alpha.retain_grad()
+    coverage_penalty(alpha, np.asarray(targets), lam).backward()
+    return alpha.grad.numpy(), scores.grad.numpy()
+
