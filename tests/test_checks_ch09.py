@@ -9,14 +9,19 @@ import pytest
 import torch
 from labs import fails_with, master_functions, stub
 
+from course_lib.checks import ch09
 from course_lib.checks.ch09 import (
+    check_kl_gaussians,
     check_kl_standard_normal,
+    check_last_states,
     check_perplexity,
     check_reparameterise,
     check_sample_with_temperature,
 )
 from course_lib.references.ch09 import (
+    reference_kl_gaussians,
     reference_kl_standard_normal,
+    reference_last_states,
     reference_perplexity,
     reference_reparameterise,
     reference_sample_with_temperature,
@@ -34,6 +39,8 @@ sample_ok = MASTER["sample_with_temperature"]
 perplexity_ok = MASTER["perplexity"]
 reparameterise_ok = MASTER["reparameterise"]
 kl_ok = MASTER["kl_standard_normal"]
+last_ok = MASTER["last_states"]
+kl_gauss_ok = MASTER["kl_gaussians"]
 
 
 @pytest.mark.parametrize("seed", [0, 7, 123])
@@ -42,15 +49,30 @@ def test_correct_implementations_pass(seed):
     assert check_perplexity(perplexity_ok, seed=seed, quiet=True)
     assert check_reparameterise(reparameterise_ok, seed=seed, quiet=True)
     assert check_kl_standard_normal(kl_ok, seed=seed, quiet=True)
+    assert check_last_states(last_ok, seed=seed, quiet=True)
+    assert check_kl_gaussians(kl_gauss_ok, seed=seed, quiet=True)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 123])
+def test_correct_implementations_pass_the_other_kinds_of_case(seed):
+    assert check_sample_with_temperature(sample_ok, seed=seed, cold=True, quiet=True)
+    assert check_perplexity(perplexity_ok, seed=seed, confident=True, quiet=True)
+    assert check_last_states(last_ok, seed=seed, single=True, quiet=True)
+    assert check_reparameterise(reparameterise_ok, seed=seed, tiny=True, quiet=True)
+    assert check_kl_standard_normal(kl_ok, seed=seed, tiny=True, quiet=True)
+    assert check_kl_gaussians(kl_gauss_ok, seed=seed, huge=True, quiet=True)
+
+
+CHECKS = (check_sample_with_temperature, check_perplexity, check_reparameterise,
+          check_kl_standard_normal, check_last_states, check_kl_gaussians)
 
 
 def test_stubs_are_not_implemented(capsys):
-    for check in (check_sample_with_temperature, check_perplexity, check_reparameterise,
-                  check_kl_standard_normal):
+    for check in CHECKS:
         result = check(stub, quiet=True)
         assert not result and not result.implemented
         assert check(stub) is None  # printed, never raised
-    assert capsys.readouterr().out.count("not implemented yet") == 4
+    assert capsys.readouterr().out.count("not implemented yet") == len(CHECKS)
 
 
 def _wrapped(reference):  # handed in as it is, a check refuses a reference
@@ -62,6 +84,8 @@ def test_references_pass_their_own_checks():
     assert check_perplexity(_wrapped(reference_perplexity), quiet=True)
     assert check_reparameterise(_wrapped(reference_reparameterise), quiet=True)
     assert check_kl_standard_normal(_wrapped(reference_kl_standard_normal), quiet=True)
+    assert check_last_states(_wrapped(reference_last_states), quiet=True)
+    assert check_kl_gaussians(_wrapped(reference_kl_gaussians), quiet=True)
     result = check_perplexity(reference_perplexity, quiet=True)
     assert not result and "the course's reference" in " ".join(result.messages)
 
@@ -141,9 +165,82 @@ def test_checks_never_raise_on_broken_code(capsys):
     def broken(*args):
         return 1 / 0
 
-    for check in (check_sample_with_temperature, check_perplexity, check_reparameterise,
-                  check_kl_standard_normal):
+    for check in CHECKS:
         assert check(broken) is None
         assert check("not a function") is None
     out = capsys.readouterr().out
-    assert out.count("ZeroDivisionError") == 4
+    assert out.count("ZeroDivisionError") == len(CHECKS)
+
+
+def test_last_states_mistakes():
+    fails_with(check_last_states, lambda h, lengths: h[:, -1], "padding")
+    fails_with(check_last_states,
+               lambda h, lengths: h[torch.arange(len(h)), (lengths - 2).clamp(min=0)],
+               "one step too early")
+    fails_with(check_last_states, lambda h, lengths: h[:, 0], "first state")
+    fails_with(check_last_states, lambda h, lengths: last_ok(h, lengths).detach(), "autograd")
+    fails_with(check_last_states, lambda h, lengths: last_ok(h, lengths).detach().numpy(),
+               "torch tensor")
+    fails_with(check_last_states, lambda h, lengths: last_ok(h, lengths)[None], "shape")
+    # squeeze() drops the batch axis of a batch of one: only the hidden case shows it
+    squeezed = lambda h, lengths: last_ok(h, lengths).squeeze()  # noqa: E731
+    assert check_last_states(squeezed, quiet=True)
+    fails_with(lambda fn, quiet: check_last_states(fn, single=True, quiet=quiet), squeezed,
+               "a batch of one sequence", "shape")
+
+
+def test_kl_gaussians_mistakes():
+    fails_with(check_kl_gaussians, lambda mq, lq, mp, lp: kl_gauss_ok(mp, lp, mq, lq), "reversed")
+    fails_with(check_kl_gaussians, lambda *a: 2 * kl_gauss_ok(*a), "1/2")
+    fails_with(check_kl_gaussians, lambda *a: -kl_gauss_ok(*a), "sign")
+    fails_with(check_kl_gaussians,
+               lambda mq, lq, mp, lp: kl_gauss_ok(mq, lq, mp, 0 * lp), "prior's variance is taken")
+    fails_with(check_kl_gaussians,
+               lambda mq, lq, mp, lp: kl_gauss_ok(mq, 2 * lq, mp, 2 * lp), "log(sigma)")
+    fails_with(check_kl_gaussians,
+               lambda mq, lq, mp, lp: 0.5 * (torch.exp(lq - lp) + (mq - mp) ** 2 - 1 + lp - lq
+                                             ).sum(-1), "not divided by the prior's variance")
+    fails_with(check_kl_gaussians, lambda *a: kl_gauss_ok(*a).sum(), "shape")
+    fails_with(check_kl_gaussians, lambda *a: kl_gauss_ok(*a).detach(), "autograd")
+    fails_with(check_kl_gaussians, lambda mq, lq, mp, lp: kl_gauss_ok(mq, lq, mp.detach(), lp),
+               "mu_p")
+
+
+def test_kl_gaussians_reduces_to_the_standard_normal_case_and_vanishes_for_q_equal_p():
+    """Maths the derivation's result must satisfy, on the reference (so the check compares
+    with the right thing)."""
+    rng = np.random.default_rng(3)
+    mu, lv = (torch.tensor(rng.normal(size=(4, 3))) for _ in range(2))
+    zero = torch.zeros_like(mu)
+    assert torch.allclose(reference_kl_gaussians(mu, lv, zero, zero),
+                          reference_kl_standard_normal(mu, lv), atol=1e-12)
+    assert torch.allclose(reference_kl_gaussians(mu, lv, mu, lv),
+                          torch.zeros(4, dtype=torch.float64), atol=1e-12)
+
+
+def test_the_entropy_form_of_the_kl_is_torch_kl_and_stays_finite_for_tiny_variances():
+    rng = np.random.default_rng(4)
+    mu, lv = (torch.tensor(rng.normal(size=(5, 3))) for _ in range(2))
+    assert torch.allclose(ch09._kl_by_entropy(mu, lv), reference_kl_standard_normal(mu, lv),
+                          atol=1e-12)
+    tiny = torch.tensor(rng.uniform(-800, -750, size=(5, 3)))
+    # exp(log_var) = 0 in float64: the closed form is 0.5 * sum(mu^2 - 1 - log_var)
+    by_maths = 0.5 * (mu**2 - 1 - tiny).sum(-1)
+    assert torch.isinf(reference_kl_standard_normal(mu, tiny)).all()  # why the check needs it
+    assert torch.allclose(ch09._kl_by_entropy(mu, tiny), by_maths, rtol=1e-12)
+
+
+def test_the_numerically_fragile_forms_fail_only_the_hidden_cases():
+    """The mistakes of tests/mistakes/ch09.py in their plain form: each passes the public check
+    and fails its case of another kind."""
+    def sqrt_sigma(mu, lv, eps):
+        return mu + torch.sqrt(torch.exp(lv)) * eps
+
+    def log_of_var(mu, lv):
+        return -0.5 * (1 + torch.log(torch.exp(lv)) - mu**2 - torch.exp(lv)).sum(-1)
+
+    for check, fn, kind in ((check_reparameterise, sqrt_sigma, "tiny"),
+                            (check_kl_standard_normal, log_of_var, "tiny")):
+        assert check(fn, quiet=True)
+        fails_with(lambda f, quiet, c=check, k=kind: c(f, quiet=quiet, **{k: True}), fn,
+                   "very small variances")

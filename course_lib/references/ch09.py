@@ -1,7 +1,7 @@
 """References of lab 9: what its public checks compare with and what the lab falls back on when an
-exercise is unfinished (``use_or_reference``). Built on sampling, perplexity, reparameterisation
-and the Gaussian KL divergence in torch; none of them spells out the from-scratch NumPy code the
-exercises ask for.
+exercise is unfinished (``use_or_reference``). Built on sampling, perplexity, reparameterisation,
+the Gaussian KL divergences and a one-hot read-out of the last states in torch; none of them
+spells out the code the exercises ask for.
 """
 
 from __future__ import annotations
@@ -53,3 +53,24 @@ def reference_kl_standard_normal(mu, log_var):
     q = Normal(mu, torch.exp(0.5 * log_var))
     prior = Normal(torch.zeros_like(mu), torch.ones_like(mu))
     return kl_divergence(q, prior).sum(dim=-1)
+
+
+def reference_kl_gaussians(mu_q, log_var_q, mu_p, log_var_p):
+    """``KL(N(mu_q, diag exp(log_var_q)) || N(mu_p, diag exp(log_var_p)))`` per row: a tensor
+    ``(N,)``, from ``torch.distributions.kl_divergence`` (the prior's tensors broadcast)."""
+    import torch
+    from torch.distributions import Normal, kl_divergence
+
+    q = Normal(mu_q, torch.exp(0.5 * log_var_q))
+    p = Normal(mu_p, torch.exp(0.5 * log_var_p))
+    return kl_divergence(q, p).sum(dim=-1)
+
+
+def reference_last_states(h, lengths):
+    """The state of each sequence at its own last step, ``h[n, lengths[n] - 1]``: a tensor
+    ``(N, H)`` from ``h (N, T, H)`` and ``lengths (N,)``, read through a one-hot mask over the
+    steps (``torch.nn.functional.one_hot``)."""
+    import torch
+
+    at_last = torch.nn.functional.one_hot(torch.as_tensor(lengths) - 1, h.shape[1]).to(h.dtype)
+    return torch.einsum("nt,nth->nh", at_last, h)
