@@ -25,6 +25,7 @@ from course_lib.references import ch10 as refs
 SEEDS = (0, 1, 2, 3)
 LAB = solution_functions("ch10")
 greedy_decode, beam_search_step = LAB["greedy_decode"], LAB["beam_search_step"]
+sequence_loss = LAB["sequence_loss"]
 
 
 def enumerate_beam_step(log_probs, scores, lengths, finished, beam_size, eos, alpha):
@@ -148,7 +149,17 @@ def test_solutions_pass(seed):
     assert ch10.check_beam_search_step(beam_search_step, seed=seed, quiet=True)
 
 
-@pytest.mark.parametrize("check", [ch10.check_greedy_decode, ch10.check_beam_search_step])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_solutions_pass_the_other_kinds_of_case(seed):
+    assert ch10.check_greedy_decode(greedy_decode, seed=seed, other_ids=True, quiet=True)
+    assert ch10.check_beam_search_step(beam_search_step, seed=seed, wide=True, quiet=True)
+    assert ch10.check_beam_search_step(beam_search_step, seed=seed, other_eos=True, quiet=True)
+    assert ch10.check_sequence_loss(sequence_loss, seed=seed, quiet=True)
+    assert ch10.check_sequence_loss(sequence_loss, seed=seed, large=True, quiet=True)
+
+
+@pytest.mark.parametrize("check", [ch10.check_greedy_decode, ch10.check_beam_search_step,
+                                   ch10.check_sequence_loss])
 def test_stubs_report_not_implemented(check, capsys):
     res = check(stub, quiet=True)
     assert not res and not res.implemented
@@ -260,6 +271,127 @@ def test_student_exceptions_do_not_escape():
     def broken(*args):
         return {}["missing"]
 
-    for check in (ch10.check_greedy_decode, ch10.check_beam_search_step):
+    for check in (ch10.check_greedy_decode, ch10.check_beam_search_step,
+                  ch10.check_sequence_loss):
         res = check(broken, quiet=True)
         assert not res and "KeyError" in res.messages[0]
+
+
+# --- the cases of another kind and the teacher-forced loss ----------------------------------------
+
+def test_reference_sequence_loss_against_numerical_differentiation():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 1.5, size=(3, 4, 5))
+    targets = ch10._padded_targets(rng, 3, 4, 5)
+    loss, grad = refs.reference_sequence_loss(logits, targets)
+    lp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    real = targets != PAD
+    by_hand = -np.take_along_axis(lp, targets[..., None], -1)[..., 0][real].mean()
+    assert np.isclose(loss, by_hand, atol=1e-12)
+    eps, numeric = 1e-6, np.zeros_like(logits)
+    for i in np.ndindex(logits.shape):
+        up, down = logits.copy(), logits.copy()
+        up[i] += eps
+        down[i] -= eps
+        numeric[i] = (refs.reference_sequence_loss(up, targets)[0] -
+                      refs.reference_sequence_loss(down, targets)[0]) / (2 * eps)
+    assert np.allclose(grad, numeric, atol=1e-8)
+    assert np.all(grad[~real] == 0)
+
+
+def test_padded_targets_end_with_eos_then_padding():
+    rng = np.random.default_rng(1)
+    targets = ch10._padded_targets(rng, 5, 6, 7)
+    lengths = (targets != PAD).sum(1)
+    assert {1, 6} <= set(lengths.tolist())
+    for row, n in zip(targets, lengths, strict=True):
+        assert row[n - 1] == EOS and (row[n:] == PAD).all() and (row[: n - 1] > EOS).all()
+
+
+def test_sequence_loss_mistakes():
+    import torch
+
+    def unmasked(logits, targets, pad=0):
+        return sequence_loss(logits, targets, pad=-1)
+
+    fails_with(ch10.check_sequence_loss, unmasked, "padding is not masked")
+
+    def over_all(logits, targets, pad=0):
+        loss, grad = sequence_loss(logits, targets)
+        scale = (targets != pad).sum() / targets.size
+        return loss * scale, grad * scale
+
+    fails_with(ch10.check_sequence_loss, over_all, "all N*T positions")
+
+    def summed(logits, targets, pad=0):
+        loss, grad = sequence_loss(logits, targets)
+        count = (targets != pad).sum()
+        return loss * count, grad * count
+
+    fails_with(ch10.check_sequence_loss, summed, "summed")
+
+    def per_sentence(logits, targets, pad=0):
+        loss, grad = sequence_loss(logits, targets)
+        scale = (targets != pad).sum() / len(targets)
+        return loss * scale, grad * scale
+
+    fails_with(ch10.check_sequence_loss, per_sentence, "over the N sentences")
+
+    def wrong_sign(logits, targets, pad=0):
+        loss, grad = sequence_loss(logits, targets)
+        return loss, -grad
+
+    fails_with(ch10.check_sequence_loss, wrong_sign, "wrong sign")
+
+    def no_one_hot(logits, targets, pad=0):
+        loss, _ = sequence_loss(logits, targets)
+        real = targets != pad
+        p = torch.softmax(torch.tensor(logits), -1).numpy()
+        return loss, p * real[..., None] / real.sum()
+
+    fails_with(ch10.check_sequence_loss, no_one_hot, "one-hot")
+    fails_with(ch10.check_sequence_loss, lambda s, t: sequence_loss(s, t)[0], "(loss, dlogits)")
+    fails_with(ch10.check_sequence_loss,
+               lambda s, t: (np.full(len(s), sequence_loss(s, t)[0]), sequence_loss(s, t)[1]),
+               "one number")
+
+
+def test_the_wide_case_has_fewer_finite_candidates_than_the_beam():
+    for seed in range(20):
+        (inputs, beam) = ch10._wide_case(np.random.default_rng(seed))
+        out = refs.reference_beam_step(*inputs, beam)
+        assert len(out[0]) < beam and np.isfinite(out[2]).all()
+
+
+def test_the_other_eos_case_keeps_a_candidate_that_shows_the_end_token():
+    for seed in range(20):
+        inputs, beam, e = ch10._other_eos_case(np.random.default_rng(seed))
+        out = refs.reference_beam_step(*inputs, beam, eos=e)
+        assert e not in (BOS, EOS, PAD) and np.isin(out[1], [e, EOS]).any()
+
+
+def test_renamed_vocabulary_keeps_padding_and_moves_the_special_tokens():
+    for seed in range(20):
+        perm, inv = ch10._permuted_vocabulary(np.random.default_rng(seed), 7)
+        assert perm[PAD] == PAD and perm[BOS] != BOS and perm[EOS] != EOS
+        assert sorted(perm.tolist()) == list(range(7)) and (perm[inv] == np.arange(7)).all()
+
+
+def test_hard_coded_token_ids_fail_only_the_hidden_cases():
+    def eos_two(step, state, max_len, bos=BOS, eos=EOS):
+        return greedy_decode(step, state, max_len, bos, 2)
+
+    def bos_one(step, state, max_len, bos=BOS, eos=EOS):
+        return greedy_decode(step, state, max_len, 1, eos)
+
+    for fn in (eos_two, bos_one):
+        assert ch10.check_greedy_decode(fn, quiet=True)
+        fails_with(lambda f, quiet: ch10.check_greedy_decode(f, other_ids=True, quiet=quiet), fn,
+                   "other ids")
+
+    def beam_eos_two(lp, sc, ln, fin, beam, eos=EOS, alpha=0.0):
+        return beam_search_step(lp, sc, ln, fin, beam, 2, alpha)
+
+    assert ch10.check_beam_search_step(beam_eos_two, quiet=True)
+    fails_with(lambda f, quiet: ch10.check_beam_search_step(f, other_eos=True, quiet=quiet),
+               beam_eos_two, "not 2")

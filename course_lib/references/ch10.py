@@ -1,7 +1,7 @@
 """References of lab 10: what its public checks compare with and what the lab falls back on when an
 exercise is unfinished (``use_or_reference``). Built on one step of beam search with
 ``torch.topk``, greedy decoding by the torch model itself, sequence scores from teacher-forced
-passes and an exhaustive search; none of them spells out the from-scratch NumPy code the
+passes, an exhaustive search and the teacher-forced loss from ``cross_entropy`` and autograd; none of them spells out the from-scratch NumPy code the
 exercises ask for.
 """
 
@@ -113,3 +113,18 @@ def exhaustive_best(step_model, src, max_len, alpha=0.0):
         if norm[i] > best[2]:
             best = ([int(t) for t in seqs[i] if t != EOS], float(score[i]), float(norm[i]))
     return best
+
+
+def reference_sequence_loss(logits, targets, pad=PAD):
+    """The teacher-forced loss of ``targets (N, T)`` (``pad`` after each sentence's ``</s>``)
+    under ``logits (N, T, K)``: the mean cross-entropy over the real tokens, from
+    ``torch.nn.functional.cross_entropy(..., ignore_index=pad)``, and its gradient with respect
+    to the logits by autograd. Returns ``(loss float, dlogits (N, T, K))``."""
+    import torch
+
+    s = torch.tensor(np.array(logits, dtype=np.float64), requires_grad=True)
+    y = torch.as_tensor(np.array(targets, dtype=np.int64))
+    loss = torch.nn.functional.cross_entropy(s.reshape(-1, s.shape[-1]), y.reshape(-1),
+                                             ignore_index=int(pad))
+    loss.backward()
+    return float(loss.detach()), s.grad.numpy()
