@@ -27,3 +27,27 @@ def test_moving_shapes_move_by_their_velocity():
 def test_moving_shapes_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         data.moving_shapes(**kwargs)
+
+
+def test_past_future_xor_tags_are_the_xor_of_the_neighbours():
+    from course_lib.data.ch08_tagging import past_future_xor
+
+    x, y = past_future_xor(50, 7, seed=3)
+    assert x.shape == (50, 7, 1) and x.dtype == np.float32 and y.shape == (50, 7)
+    assert y.dtype == np.int64 and set(np.unique(x)) == {0.0, 1.0}
+    bits = x[..., 0].astype(int)
+    for n in range(50):
+        for t in range(7):  # the definition, step by step, with zero bits outside the sequence
+            before = bits[n, t - 1] if t > 0 else 0
+            after = bits[n, t + 1] if t < 6 else 0
+            assert y[n, t] == before ^ after
+    assert np.array_equal(x, past_future_xor(50, 7, seed=3)[0])
+    assert not np.array_equal(x, past_future_xor(50, 7, seed=4)[0])
+
+
+@pytest.mark.parametrize("kwargs", [dict(n=0, T=5), dict(n=3, T=1), dict(n=2.5, T=4)])
+def test_past_future_xor_rejects_bad_arguments(kwargs):
+    from course_lib.data.ch08_tagging import past_future_xor
+
+    with pytest.raises(ValueError):
+        past_future_xor(**kwargs)
