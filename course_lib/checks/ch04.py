@@ -88,6 +88,13 @@ def check_rnn_step_backward(fn, seed: int = 0, scale: float = 0.5):
         raise CheckFailed("your function changed dh_t or the cache in place; compute new arrays "
                           "(e.g. da = dh_t * ..., not dh_t *= ...)")
     expected = reference_rnn_step_backward(dh, cache)
+    finite = all(np.isfinite(np.asarray(g, dtype=np.float64)).all() for g in grads
+                 if g is not None and np.asarray(g).dtype.kind in "fiu")
+    if not finite and all(np.isfinite(e).all() for e in expected):
+        raise CheckFailed(f"your gradients contain NaN or infinity (N={N}, D={D}, H={H}, "
+                          "pre-activations in the hundreds, where tanh is +-1): write tanh' "
+                          "from h_t, which the cache holds, not from np.exp of the "
+                          "pre-activation (e**710 overflows)")
     # wrong answers, from torch autograd through a step with the slip built in
 
     def slip(name):
@@ -140,14 +147,19 @@ def check_rnn_backward(fn, seed: int = 0, dh_scale: float = 1.0):
                   "added to dh[:, t]")
     overwrite_hint = ("the gradients of step 1 overwrite those of the other steps (sum them "
                       "over time with +=)")
+    clip_hint = ("the gradients are clipped to [-5, 5]: a backward pass returns them as they "
+                 "are (clipping, if training needs it, belongs to the update)")
     alternatives = {
         "dx": {carry_hint: no_carry[0]},
         "dh0": {carry_hint: no_carry[1],
                 "dh0 is taken from dh[:, 0] (the state h0 comes before step 1; return the "
                 "dh_prev of step 1)": dh[:, 0]},
-        "dU": {carry_hint: no_carry[2], overwrite_hint: overwritten[2]},
-        "dW": {carry_hint: no_carry[3], overwrite_hint: overwritten[3]},
-        "db_h": {carry_hint: no_carry[4], overwrite_hint: overwritten[4]},
+        "dU": {carry_hint: no_carry[2], overwrite_hint: overwritten[2],
+               clip_hint: np.clip(expected[2], -5, 5)},
+        "dW": {carry_hint: no_carry[3], overwrite_hint: overwritten[3],
+               clip_hint: np.clip(expected[3], -5, 5)},
+        "db_h": {carry_hint: no_carry[4], overwrite_hint: overwritten[4],
+                 clip_hint: np.clip(expected[4], -5, 5)},
     }
     for name, got, want in zip(names, grads, expected, strict=True):
         if name == "db_h":
