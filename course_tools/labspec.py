@@ -43,7 +43,7 @@ GRADE_RE = re.compile(r"^#\s*grade:\s*(?P<id>[A-Za-z0-9_\-]+)\s*\((?P<points>\d+
 HIDDEN_RE = re.compile(re.escape(BEGIN_HIDDEN) + r"\n?(?P<hidden>.*?)" + re.escape(END_HIDDEN),
                        re.S)
 PART_RE = re.compile(r"^#\s*part:\s*(?P<name>.+?)\s*\((?P<points>\d+(?:\.\d+)?)\s*points?\)\s*$")
-EXERCISE_RE = re.compile(r"^##\s+Exercise\s+(?P<number>\d+)\s*:\s*(?P<title>.+?)\s*$")
+EXERCISE_RE = re.compile(r"^##\s+Exercise\s+(?P<number>\d+)\s*:\s*(?P<title>.+?)\s*$", re.M)
 EFFORT_RE = re.compile(r"^\*(?:(?P<derivation>Derivation) · a|A)bout (?P<minutes>\d+) minutes · "
                        r"(?P<level>easy|moderate|hard)\*\s*$", re.M)
 LAB_TIME_RE = re.compile(r"^\*\*Time:\*\* about (?P<minutes>\d+) minutes", re.M)
@@ -298,14 +298,19 @@ def read_effort(cells, where: str = "") -> Effort:
         raise LabSpecError(f"{where}: the first cell has no line '**Time:** about <m> minutes'")
     exercises = []
     for index, source in md:
-        heading = EXERCISE_RE.match(source.lstrip().splitlines()[0] if source.strip() else "")
-        if heading is None:
-            continue
-        effort = EFFORT_RE.search(source)
-        if effort is None:
-            raise LabSpecError(f"{where} cell {index}: exercise {heading['number']} has no line "
-                               "'*About <m> minutes · <easy|moderate|hard>*'")
-        exercises.append(Exercise(index, int(heading["number"]), heading["title"],
-                                  int(effort["minutes"]), effort["level"],
-                                  bool(effort["derivation"])))
+        headings = list(EXERCISE_RE.finditer(source))
+        ends = [h.start() for h in headings[1:]] + [len(source)] if headings else []
+        for heading, end in zip(headings, ends, strict=True):
+            # the effort line belongs to the heading above it, before the next heading of any level
+            body = source[heading.end():end]
+            body = re.split(r"^#{1,6}\s", body, maxsplit=1, flags=re.M)[0]
+            exercises.append(_exercise(index, heading, EFFORT_RE.search(body), where))
     return Effort(int(lab_time["minutes"]), tuple(exercises))
+
+
+def _exercise(index: int, heading: re.Match, effort: re.Match | None, where: str) -> Exercise:
+    if effort is None:
+        raise LabSpecError(f"{where} cell {index}: exercise {heading['number']} has no line "
+                           "'*About <m> minutes · <easy|moderate|hard>*' under its heading")
+    return Exercise(index, int(heading["number"]), heading["title"], int(effort["minutes"]),
+                    effort["level"], bool(effort["derivation"]))

@@ -92,5 +92,6 @@ def test_each_lab_has_three_graded_exercises_a_derivation_and_says_how_long_it_t
     effort = read_effort(nb.cells, path.name)
     assert effort.exercises, "no '## Exercise <k>: ...' heading"
     assert [e.number for e in effort.exercises] == list(range(1, len(effort.exercises) + 1))
+    assert len(effort.exercises) == len(read_lab(path).checks), "one heading per graded exercise"
     assert any(e.derivation for e in effort.exercises), "no '*Derivation · ...*' exercise"
     assert effort.minutes >= sum(e.minutes for e in effort.exercises)

@@ -132,3 +132,16 @@ def test_a_missing_or_malformed_effort_line_is_refused_with_its_cell(cells, frag
 
     with pytest.raises(LabSpecError, match=fragment):
         read_effort(cells, "lab")
+
+
+def test_an_exercise_heading_anywhere_in_a_cell_needs_its_own_effort_line():
+    from course_tools.labspec import LabSpecError, read_effort
+
+    first = _md("# Lab\n**Time:** about 50 minutes")
+    cells = [first, _md("Some text first.\n\n## Exercise 1: a (1 point)\n*About 5 minutes · easy*\n"
+                        "\n## Exercise 2: b (1 point)\n*About 9 minutes · hard*")]
+    assert [(e.number, e.minutes) for e in read_effort(cells).exercises] == [(1, 5), (2, 9)]
+    # the line under the next heading (of any level) is not this exercise's
+    stolen = [first, _md("## Exercise 1: a (1 point)\n\n### Notes\n*About 5 minutes · easy*")]
+    with pytest.raises(LabSpecError, match="exercise 1 has no line"):
+        read_effort(stolen)
