@@ -157,6 +157,38 @@ def clean_page(app, pagename, templatename, context, doctree) -> None:
                            .replace('role="doc-biblioentry"', 'role="listitem"'))
 
 
+# A code cell of a MyST page: the fence line, its options (``:key: value`` lines or a YAML block
+# between ``---`` lines), its code, the closing fence.
+_CODE_CELL = re.compile(r"^(```\{code-cell\}[^\n]*\n)(---\n.*?\n---\n|(?::[^\n]*\n)*)(.*?)^```[ \t]*$",
+                        re.M | re.S)
+_EXERCISE_TAG = re.compile(r"tags:\s*\[[^\]]*\blab-exercise\b")
+UNPUBLISHED = ("# The code of this cell is not published: writing it is an exercise of the lab.\n"
+               "# Its output is on the page.\n")
+
+
+def unpublish_exercise_cells(text: str) -> str:
+    """``text`` (a MyST page) with the code of every cell tagged ``lab-exercise`` replaced by a
+    note: such a cell computes, on the page, what a lab asks the student to write; the page
+    hides its input (``remove-input``) and the copy of the source the site offers for download
+    must not hold it either."""
+    def replace(cell: re.Match) -> str:
+        if not _EXERCISE_TAG.search(cell.group(2)):
+            return cell.group(0)
+        return cell.group(1) + cell.group(2) + "\n" + UNPUBLISHED + "```"
+    return _CODE_CELL.sub(replace, text)
+
+
+def unpublish_sources(app, exception) -> None:
+    """Apply :func:`unpublish_exercise_cells` to the page sources copied into the site."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for source in (Path(app.outdir) / "_sources").rglob("*.md"):
+        text = source.read_text(encoding="utf-8")
+        cleaned = unpublish_exercise_cells(text)
+        if cleaned != text:
+            source.write_text(cleaned, encoding="utf-8")
+
+
 _FONT = re.compile(r"^[0-9a-f]{20}\.(woff2?|ttf|eot|svg)$")
 
 
@@ -184,6 +216,7 @@ def setup(app):
     app.connect("doctree-resolved", add_alt_text)
     app.connect("html-page-context", clean_page, priority=900)
     app.connect("build-finished", copy_widget_fonts)
+    app.connect("build-finished", unpublish_sources)
     app.add_css_file("course.css")
     # after the MathJax configuration, which Sphinx adds to each page with priority 500
     app.add_js_file("course.js", priority=501)

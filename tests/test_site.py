@@ -137,3 +137,25 @@ def test_figures_have_captions_and_images_alt_text(pages):
             alt = html.unescape(re.search(r'alt="([^"]*)"', img).group(1)) if "alt=" in img else ""
             assert len(alt) > 10 and not re.search(r"\.(png|svg|jpe?g)$", alt), (page.name, img[:120])
     assert figures >= 10
+
+
+def test_the_downloadable_page_sources_hold_no_code_of_a_lab_exercise_cell():
+    """The download button serves _sources/book/<page>.md: the code of the page cells tagged
+    lab-exercise (what a lab asks the student to write) is replaced there by a note."""
+    cell = re.compile(r"^```\{code-cell\}[^\n]*\n(---\n.*?\n---\n|(?::[^\n]*\n)*)(.*?)^```",
+                      re.M | re.S)
+    checked = 0
+    for page in sorted(ROOT.glob("book/*.md")):
+        source = SITE / "_sources" / "book" / page.name
+        if not source.exists():
+            continue
+        published = source.read_text(encoding="utf-8")
+        for options, code in cell.findall(page.read_text(encoding="utf-8")):
+            if "lab-exercise" not in options:
+                continue
+            lines = [ln.strip() for ln in code.splitlines()
+                     if len(ln.strip()) >= 25 and not ln.strip().startswith("#")]
+            assert lines, f"{page.name}: a lab-exercise cell without code"
+            assert not [ln for ln in lines if ln in published], page.name
+            checked += 1
+    assert checked >= 3, "the ch04 page's exercise cells were not found"
