@@ -111,10 +111,10 @@ _WHY = {
 # or an experiment that calls a course reference (the grader has stand-ins that refuse to run)
 _NOTES = {"NotImplementedError": "stopped at an exercise that is not implemented yet (fine "
                                  "while you work: graded, they use your functions)",
-          "ReferenceUnavailable": "called a course reference, which the grader does not have (the "
-                                  "grade measures your own code); graded, such a cell stops at "
-                                  "that call, which costs nothing unless your exercises need what "
-                                  "it computes"}
+          "ReferenceUnavailable": "given code of the lab (nothing for you to fix) called a course "
+                                  "reference, which the grader does not have (the grade measures "
+                                  "your own code); graded, such a cell stops at that call, which "
+                                  "costs nothing unless your exercises need what it computes"}
 
 
 def _cell_problems(result: Result) -> tuple[list[str], dict[str, list[str]]]:
@@ -192,8 +192,8 @@ def report(result: Result, spec: LabSpec, notebook: Path, unsandboxed: str,
                       "cells included):"]
         lines += [f"  {p}" for p in problems]
     for ename, cells in notes.items():
-        lines += ["", f"Note: cell{'s' if len(cells) > 1 else ''} {', '.join(cells)}: "
-                      f"{_NOTES[ename]}."]
+        lines += ["", f"Note: cell{'s' if len(cells) > 1 else ''} {', '.join(cells)} (counting "
+                      f"every cell from the top, text cells included): {_NOTES[ename]}."]
     lines.append("")
     if result.status == "graded":
         counts = {s: sum(v == s for v in states.values()) for s in dict.fromkeys(states.values())}
