@@ -198,6 +198,8 @@ def _forward_mistake(kind):
             out.append(h)
         if kind == "with_h0":
             out.insert(0, h0)
+        if kind == "shifted":  # the state before each step stored: h0 in, the last state out
+            out = [h0, *out[:-1]]
         if kind == "time_major":
             return np.stack(out, axis=0), None
         if kind == "last_only":
@@ -213,6 +215,7 @@ def _forward_mistake(kind):
     ("no_bias", "the bias b_h is left out"),
     ("W_not_T", "W is not transposed"),
     ("with_h0", "without h0"),
+    ("shifted", "the state before reading x[:, t]"),
     ("time_major", "batch-first"),
     ("last_only", "not only the last one"),
 ])
@@ -260,7 +263,7 @@ def _loss_mistake(kind):
     ("mask_logits", "the logits are masked"),
     ("grad_unmasked", "the padded steps get a gradient"),
     ("grad_sign", "sign"),
-    ("unstable", "NaN"),
+    ("unstable", "subtract each row's maximum"),
 ])
 def test_loss_mistakes_are_named(kind, hint):
     result = check_masked_sequence_loss(_loss_mistake(kind), quiet=True)

@@ -120,6 +120,8 @@ def _forward_alternatives(x, h0, U, W, b):
     return {
         "every step starts from h0 instead of the previous step's state": run(from_h0=True),
         "h0 is ignored (the loop starts from zeros)": run(start=np.zeros_like(h0)),
+        "h[:, t] holds the state before reading x[:, t] (h0 is stored and the last state is "
+        "missing)": np.concatenate([h0[:, None], run()[:, :-1]], axis=1),
         **_weight_slips(run, U, W, b,
                         "the previous state is ignored (the recurrent term is left out)"),
     }
@@ -194,6 +196,11 @@ def check_masked_sequence_loss(fn, seed: int = 0, empty_row: bool = False):
         if not np.array_equal(args[0], logits):
             raise CheckFailed("your function changed logits in place; work on a copy")
         loss, dlogits = out
+        if loss is not None and np.ndim(loss) == 0 and not np.isfinite(loss):
+            raise CheckFailed(f"the loss is {loss}: the padded steps of the check hold very "
+                              "large logits (hundreds), so exp() of them overflows unless you "
+                              "subtract each row's maximum first, and inf * 0 (a masked "
+                              "overflow) is nan; the real steps' losses are finite")
         exp_loss, exp_grad = reference_masked_sequence_loss(logits, y, mask)
         # what the usual mistakes give: the torch reference without the mask (or given masked
         # logits), and maths on its results
