@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.bridge import numpy64, t64
-from course_lib.checks.core import CheckFailed, compare, public_check
+from course_lib.checks.core import CheckFailed, compare, forward_beside, public_check
 from course_lib.references.ch01 import (
     PARAM_NAMES,
     reference_mlp_backward,
@@ -169,11 +169,7 @@ def check_mlp_backward(fn, forward=None, seed: int = 0, dead_units: bool = False
         dead = rng.permutation(H)[: H // 2 + 1]
         params["W1"][:, dead] = 0.0
         params["b1"][dead] = 0.0
-    if forward is None:
-        forward = getattr(fn, "__globals__", {}).get("mlp_forward")
-    if not callable(forward):
-        raise CheckFailed("pass your mlp_forward as the second argument: the backward pass needs "
-                          "its cache")
+    forward = forward_beside(fn, forward, "mlp_forward")
     dscores = rng.normal(size=(N, K))
     try:
         scores, cache = forward(X.copy(), {k: v.copy() for k, v in params.items()})

@@ -27,7 +27,13 @@ from course_lib.checks.ch07_slips import (
     slip_gradients,
     slip_values,
 )
-from course_lib.checks.core import CheckFailed, call_on_copies, compare, public_check
+from course_lib.checks.core import (
+    CheckFailed,
+    call_on_copies,
+    compare,
+    forward_beside,
+    public_check,
+)
 from course_lib.checks.core import unpack as _unpack
 from course_lib.references.ch07 import (
     reference_gru_backward,
@@ -84,17 +90,6 @@ def _quiet_overflow(scale: float):
     return np.errstate(over="ignore", invalid="ignore") if scale > 1 else contextlib.nullcontext()
 
 
-def _forward_beside(fn, forward, name: str):
-    """The forward pass whose cache a backward check feeds to ``fn``: ``forward`` if given, else
-    the function ``name`` of ``fn``'s own namespace (the notebook that defines both)."""
-    if forward is None:
-        forward = getattr(fn, "__globals__", {}).get(name)
-    if not callable(forward):
-        raise CheckFailed(f"pass your {name} as the second argument: the backward pass needs its "
-                          "cache")
-    return forward
-
-
 @public_check("lstm_step_forward")
 def check_lstm_step_forward(fn, seed: int = 0, scale: float = 0.5, square: bool | None = None):
     """``lstm_step_forward(x, h_prev, c_prev, U, W, b) -> (h, c, cache)`` against
@@ -143,7 +138,7 @@ def check_lstm_step_backward(fn, forward=None, seed: int = 0, scale: float = 0.5
     torch autograd, with the cache from the student's ``forward`` (by default the
     ``lstm_step_forward`` defined beside ``fn``); ``scale`` and ``square`` as in
     :func:`check_lstm_step_forward`."""
-    forward = _forward_beside(fn, forward, "lstm_step_forward")
+    forward = forward_beside(fn, forward, "lstm_step_forward")
     rng = np.random.default_rng(seed)
     N, D, H = _sizes(rng, square)
     x, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
@@ -312,7 +307,7 @@ def check_gru_backward(fn, forward=None, seed: int = 0, square: bool | None = No
     """``gru_backward(dh, cache) -> (dx, dh0, dU, dW, db_x, db_h)`` against torch autograd
     through ``torch.nn.GRU``, with the cache from the student's ``forward`` (by default the
     ``gru_forward`` defined beside ``fn``); ``square`` chooses D = H (True) or D != H (False)."""
-    forward = _forward_beside(fn, forward, "gru_forward")
+    forward = forward_beside(fn, forward, "gru_forward")
     rng = np.random.default_rng(seed)
     (N, T, D, H), inputs = _gru_problem(rng, square)
     dh = rng.normal(size=(N, T, H))

@@ -116,6 +116,18 @@ def unpack(out, n: int, what: str):
     return out
 
 
+def forward_beside(fn: Callable, forward: Callable | None, name: str) -> Callable:
+    """The forward pass whose cache a backward check feeds to ``fn``: ``forward`` if given, else
+    the function ``name`` of ``fn``'s own namespace (the notebook that defines both), so a
+    backward check can be called with the student's function alone."""
+    if forward is None:
+        forward = getattr(fn, "__globals__", {}).get(name)
+    if not callable(forward):
+        raise CheckFailed(f"pass your {name} as the second argument: the backward pass needs its "
+                          "cache")
+    return forward
+
+
 def call_on_copies(fn, inputs: Mapping[str, np.ndarray], call=None):
     """Call ``fn`` on copies of the named ``inputs`` (in order), raise :class:`CheckFailed` if
     it changed any of them in place, and return its output. ``call(fn, *args)`` replaces the
