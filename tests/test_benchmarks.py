@@ -154,3 +154,19 @@ def test_portability_append_replaces_a_rerun_and_keeps_the_rest(tmp_path, monkey
     assert sorted(c["value"] for c in state["claims"]) == [0.95, 0.97]
     text = (tmp_path / "sweep.md").read_text()
     assert "seeds 1, 2." in text and "| native | — | 1 | 1/1 |" in text
+
+
+def test_portability_flags_a_claim_whose_bound_moves_between_runs():
+    import portability
+
+    claims = [{"where": "ch10_seq2seq", "name": "edits with attention", "value": 1.3,
+               "bound": f"< {b}", "holds": True, "config": "native", "seed": s}
+              for s, b in ((0, 1.94), (1, 1.98))]
+    claims.append({**claims[0], "name": "fixed", "bound": "> 0.5"})
+    claims.append({**claims[2], "seed": 1})
+    assert portability.moving_bounds(claims) == [("ch10 page", "edits with attention",
+                                                  ["< 1.94", "< 1.98"])]
+    text = portability.report([], claims)
+    assert "- ch10 page: edits with attention (< 1.94, < 1.98)" in text
+    assert "| ch10 page | edits with attention | < 1.94 / < 1.98 | 1.3 | 1.3 | 2 | yes |" in text
+    assert "| ch10 page | fixed | > 0.5 | 1.3 | 1.3 | 2 | yes |" in text
