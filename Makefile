@@ -8,6 +8,7 @@
 #   make grade SUBMISSIONS=dir LAB=ch01   grade a folder of submissions into grades/
 #   make bench    time the course (tables in benchmarks/results/; BENCH_ARGS="--only layers")
 #   make portability  labs and pages under four numeric configurations (benchmarks/results/)
+#   make determinism  every lab three times on this machine: all outputs must be identical
 #   make clean    remove builds and caches (keeps .venv and node_modules)
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -24,10 +25,10 @@ SUBMISSIONS ?=
 WORKERS ?= 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test lint unit nbval portability browser student solutions student-check lab check slides grade bench clean lock
+.PHONY: help install book test lint unit nbval portability determinism browser student solutions student-check lab check slides grade bench clean lock
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# *//'
+	@sed -n '2,12p' Makefile | sed 's/^# *//'
 
 # --- installation (idempotent; from nothing on a fresh machine) ------------------------------
 # .[dev] is everything: the runtime (what students need), the [book] and [grading] extras and
@@ -120,6 +121,11 @@ nbval: install
 # benchmarks/results/portability.md, shown on the Benchmarks page.
 portability: install
 	$(PY) benchmarks/portability.py $(PORTABILITY_ARGS)
+
+# Same-machine determinism: every master lab executed three times, every output compared (the
+# trained numbers strict nbval ignores included); writes benchmarks/results/determinism.md.
+determinism: install
+	$(PY) benchmarks/determinism.py $(DETERMINISM_ARGS)
 
 browser: install
 	bash tests/install_chromium.sh

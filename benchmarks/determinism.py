@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from portability import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -50,9 +53,23 @@ def fingerprint(output: dict) -> str:
     return f"{kind}:" + "|".join(parts)
 
 
+def coalesce(outputs: list[dict]) -> list[dict]:
+    """Consecutive stream outputs of one stream joined: how the kernel cuts what a cell prints
+    into messages depends on timing, not on the numbers (nbval joins them too)."""
+    joined: list[dict] = []
+    for o in outputs:
+        if (o.get("output_type") == "stream" and joined
+                and joined[-1].get("output_type") == "stream"
+                and joined[-1].get("name") == o.get("name")):
+            joined[-1] = {**joined[-1], "text": joined[-1]["text"] + o.get("text", "")}
+        else:
+            joined.append(dict(o))
+    return joined
+
+
 def cell_outputs(nb) -> list[list[str]]:
     """Fingerprints of the outputs of each code cell, in order."""
-    return [[fingerprint(o) for o in cell.get("outputs", [])]
+    return [[fingerprint(o) for o in coalesce(cell.get("outputs", []))]
             for cell in nb.cells if cell.cell_type == "code"]
 
 
@@ -101,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         done = list(pool.map(execute, jobs))
     seconds = time.monotonic() - start
-    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} "
-             f"({platform.processor() or 'CPU'}), Python {platform.python_version()}: every master "
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {cpu_model()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}: every master "
              f"lab executed {args.runs} times in a fresh kernel, {args.workers} at a time, "
              f"{seconds:.0f} s in all; every output of every code cell compared between the "
              "runs, including those strict nbval ignores.", "",

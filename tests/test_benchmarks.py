@@ -170,3 +170,27 @@ def test_portability_flags_a_claim_whose_bound_moves_between_runs():
     assert "- ch10 page: edits with attention (< 1.94, < 1.98)" in text
     assert "| ch10 page | edits with attention | < 1.94 / < 1.98 | 1.3 | 1.3 | 2 | yes |" in text
     assert "| ch10 page | fixed | > 0.5 | 1.3 | 1.3 | 2 | yes |" in text
+
+
+def test_determinism_compares_every_output_and_names_the_first_cell_that_moved():
+    import determinism
+
+    loss = {"output_type": "stream", "name": "stdout", "text": "loss 0.412\n"}
+    figure = {"output_type": "display_data", "data": {"image/png": "A" * 1000,
+                                                      "text/plain": "<Figure>"}}
+    moved = {**loss, "text": "loss 0.413\n"}
+    assert determinism.fingerprint(loss) == "stream:stdout:loss 0.412\n"
+    assert determinism.fingerprint(figure) != determinism.fingerprint(
+        {**figure, "data": {**figure["data"], "image/png": "A" * 999 + "B"}})
+    same = [[determinism.fingerprint(loss)], [determinism.fingerprint(figure)]]
+    assert determinism.compare([same, same, same]) == (2, 2, None)
+    other = [[determinism.fingerprint(moved)], same[1]]
+    assert determinism.compare([same, same, other]) == (2, 1, 0)
+    assert determinism.compare([same, same[:1]]) == (2, 0, 0)  # a run with a cell fewer
+    with pytest.raises(SystemExit):
+        determinism.main(["--runs", "1", "--no-write"])
+    one = {"output_type": "stream", "name": "stdout", "text": "a\nb\n"}
+    cut = [{**one, "text": "a\n"}, {**one, "text": "b\n"}]
+    assert determinism.coalesce(cut) == [one]  # the kernel's messages, not the numbers
+    err = {**one, "name": "stderr"}
+    assert determinism.coalesce([cut[0], err, cut[1]]) == [cut[0], err, cut[1]]
