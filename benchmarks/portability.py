@@ -241,6 +241,8 @@ def report(runs: list[dict], claims: list[dict], note: str | None = None) -> str
         env = " ".join(f"`{k}={v}`" for k, v in CONFIGS[r["config"]][0].items()) or "—"
         lines.append(f"| {r['config']} | {env} | {r['seed']} | {_passed(r['labs'])} | "
                      f"{_passed(r['pages'])} | {r['seconds']:.0f} |")
+    total = sum(r["seconds"] for r in runs)
+    lines += ["", f"Seconds in all: {total:.0f} ({total / 60:.1f} min)."]
     failures = [(r["config"], r["seed"], k, v) for r in runs
                 for k, v in sorted({**r["labs"], **r["pages"]}.items()) if v != "ok"]
     if failures:
