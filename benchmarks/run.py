@@ -340,7 +340,11 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             r.setdefault("step", name)
     done = [name for name in args.only if name not in failed]
-    print(table.write(table.merge(old, rows, done), preamble(args.repeat), RESULTS))
+    head = preamble(args.repeat)
+    if old:  # a partial run: say which rows are new, so a reader does not date the others by it
+        head[0] += (f" This run measured only: {', '.join(done) or 'nothing'}; the other rows "
+                    "are kept from the previous table.")
+    print(table.write(table.merge(old, rows, done), head, RESULTS))
     if failed:
         print(f"failed steps (their old rows are kept): {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
