@@ -168,16 +168,21 @@ def stale(dest: Path | None = None, root: Path | None = None) -> list[str]:
     return problems
 
 
-def execute(path: Path, timeout: int = 300) -> None:
-    """Execute a master lab in place (how solutions/ is stored: executed, for strict nbval)."""
+def run_notebook(nb, folder: Path, timeout: int = 300):
+    """Execute ``nb`` top to bottom in a fresh kernel whose working folder is ``folder`` (as
+    nbval runs a lab); its outputs are replaced. Returns ``nb``."""
     from nbclient import NotebookClient
 
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return nb
+
+
+def execute(path: Path, timeout: int = 300) -> None:
+    """Execute a master lab in place (how solutions/ is stored: executed, for strict nbval)."""
     nb = nbformat.read(path, as_version=4)
     annotate(nb)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    nbformat.write(nb, path)
+    nbformat.write(run_notebook(nb, path.parent, timeout), path)
 
 
 def toc_with_solutions(src: Path, dest: Path) -> Path:
